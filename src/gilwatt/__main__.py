@@ -1,0 +1,5 @@
+import sys
+
+from gilwatt.cli import main
+
+sys.exit(main())
