@@ -3,19 +3,48 @@
 This is the library entry point that ``gilwatt profile``, ``gilwatt workloads run`` and the
 study runner all call. It never prints; progress and the target's live output go to the
 callbacks and streams the caller passes.
+
+One thread does everything, so nothing competes for gilwatt's own GIL: it waits in ``select``
+on the marker pipe, the target's stdout/stderr, the target's pidfd and a signal wake-up pipe
+until the next tick's absolute deadline on CLOCK_MONOTONIC. A marker line wakes it at once and
+it takes an extra sample there (trigger ``marker``), so region figures come from readings at the
+boundary. Rows go to the store in batches committed every ``FLUSH_NS`` (a crash loses at most
+one batch).
+
+Stopping: Ctrl-C (SIGINT or SIGTERM to gilwatt) or ``timeout_s`` sends SIGINT to the target's
+tree, then SIGTERM, then SIGKILL, ``term_grace_s`` apart, sampling all the while; the run keeps
+everything and ends as ``interrupted`` / ``timeout``.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import select
+import signal
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
-from gilwatt.records import InterpreterInfo, RunSummary
+from gilwatt import launcher
+from gilwatt.channel import LineSplitter, MarkerEvent, RegionPairer, parse_line
+from gilwatt.errors import ConfigError, GilwattError
+from gilwatt.records import InterpreterInfo, RunInfo, RunSummary
+from gilwatt.sampler import CTX, STATUS, TreeSampler
 
 DEFAULT_INTERVAL_NS = 10_000_000  # 10 ms
 DEFAULT_MEMORY_INTERVAL_NS = 1_000_000_000  # smaps_rollup tier: 1 s
+DEFAULT_STATUS_INTERVAL_NS = 100_000_000  # VmHWM / swap / thread cores
+FLUSH_NS = 500_000_000
+READ_CHUNK = 1 << 16
+STDERR_TAIL_BYTES = 8192
+GIL_WARNING_RE = re.compile(
+    rb"global interpreter lock \(GIL\) has been enabled to load module '([^']+)'"
+)
 
 
 @dataclass
@@ -37,6 +66,11 @@ class ProfileRequest:
     cpu_tdp_w: float | None = None  # energy model overrides
     energy_model: str | None = None
     on_warning: Callable[[str], None] | None = None  # called as warnings arise (probe fallbacks...)
+    status_interval_ns: int = DEFAULT_STATUS_INTERVAL_NS
+    term_grace_s: float = 2.0  # between SIGINT, SIGTERM and SIGKILL when stopping the target
+    linger_s: float = 2.0  # how long to keep sampling descendants still alive after the root exits
+    base_env: dict[str, str] | None = None  # the environment to start from (default os.environ)
+    handle_signals: bool = True  # catch SIGINT/SIGTERM (main thread only) to stop the target
 
 
 @dataclass
@@ -48,8 +82,567 @@ class ProfileResult:
     summary: RunSummary
     stderr_tail: str
     warnings: list[str]
+    info: RunInfo | None = None
+    sampler_cpu_ns: int = 0  # gilwatt's own CPU while sampling (the loop thread)
+    samples: int = 0
+    ticks: int = 0
+    missed_deadlines: int = 0
+    achieved_interval_ns: float | None = None
 
 
 def profile(request: ProfileRequest) -> ProfileResult:
-    """Run ``request.argv`` under the sampler and return its stored summary."""
-    raise NotImplementedError
+    """Run ``request.argv`` under the sampler and return its stored summary.
+
+    Bad input (command not found, unwritable or newer store, bad intervals) raises ConfigError
+    before anything is written. A target that fails is not an error: the result says how it
+    ended.
+    """
+    from gilwatt.store import Store
+
+    _check_request(request)
+    env = dict(os.environ if request.base_env is None else request.base_env)
+    env.update(request.env)
+    argv = [launcher.resolve_executable(request.argv[0], env), *request.argv[1:]]
+    store = Store.open(request.store_path)
+    try:
+        return _Run(request, store, argv, env).run()
+    finally:
+        store.close()
+
+
+def _check_request(request: ProfileRequest) -> None:
+    if not request.argv:
+        raise ConfigError("nothing to profile: the command is empty.", hint="Give a command after --.")
+    for name in ("interval_ns", "memory_interval_ns", "status_interval_ns"):
+        value = getattr(request, name)
+        if value <= 0:
+            raise ConfigError(f"{name} ({value}) must be positive.")
+    if request.interval_ns < 100_000:
+        raise ConfigError(
+            f"sampling interval ({request.interval_ns / 1e6:g} ms) is below 0.1 ms.",
+            hint="The sampler supports up to 10 kHz; 1 kHz (1ms) is the practical maximum.",
+        )
+    if request.timeout_s is not None and request.timeout_s <= 0:
+        raise ConfigError(f"--timeout ({request.timeout_s:g}s) must be positive.")
+    if request.cwd is not None and not Path(request.cwd).is_dir():
+        raise ConfigError(f"working directory not found ({request.cwd}).")
+
+
+class _Run:
+    """The state of one profiled run (see the module docstring for the loop)."""
+
+    def __init__(self, request: ProfileRequest, store: Any, argv: list[str], env: dict[str, str]) -> None:
+        self.req = request
+        self.store = store
+        self.argv = argv
+        self.env = env
+        self.warnings: list[str] = []
+        self.pairer = RegionPairer()
+        self.splitter = LineSplitter()
+        self.marker_rows: list[tuple[Any, ...]] = []
+        self.stderr_tail = b""
+        self.gil_scan_tail = b""
+        self.gil_modules: list[str] = []
+        self.signals_received = 0
+        self.stop_reason: str | None = None
+        self.stop_stage = 0
+        self.next_escalation_ns = 0
+        self.sinks: dict[int, IO[bytes] | None] = {}
+        self.orphan_rusage: list[Any] = []
+        self.markers_written = 0
+        self.missed = 0
+        self.ticks = 0
+        self.first_tick_ns: int | None = None
+        self.last_tick_ns = 0
+        self.end_ns: int | None = None
+        self.wake_r = -1
+        self.sampler: TreeSampler | None = None
+
+    def warn(self, text: str) -> None:
+        if text in self.warnings:
+            return
+        self.warnings.append(text)
+        if self.req.on_warning is not None:
+            self.req.on_warning(text)
+
+    # -- the whole run ------------------------------------------------------------------------
+
+    def run(self) -> ProfileResult:
+        from gilwatt import hostinfo
+
+        req, store = self.req, self.store
+        meter = self._open_meter()
+        idle_w = self._idle_baseline(meter) if req.idle_baseline_s > 0 else None
+        host_id = store.ensure_host(hostinfo.collect())
+        interp_id = store.ensure_interpreter(req.interpreter) if req.interpreter else None
+        subreaper = launcher.set_child_subreaper()
+        if not subreaper:
+            self.warn("cannot become child subreaper: orphaned grandchildren are not accounted")
+        run_id = store.begin_run(
+            host_id=host_id, command=self.argv, cwd=str(req.cwd or Path.cwd()),
+            started_unix_ns=time.time_ns(), start_ns=time.monotonic_ns(),
+            interval_ns=req.interval_ns, memory_interval_ns=req.memory_interval_ns,
+            interp_id=interp_id, env=req.env, label=req.label, study_id=req.study_id,
+            energy_source=getattr(meter, "source", ""),
+            energy_estimate=bool(getattr(meter, "estimate", False)),
+            idle_power_uw=None if idle_w is None else int(idle_w * 1e6),
+        )  # fmt: skip
+        self.run_id = run_id
+        try:
+            target = launcher.launch(self.argv, env=self.env, cwd=req.cwd, subreaper=subreaper)
+        except BaseException:
+            store.delete_run(run_id)
+            raise
+        try:
+            store.update_run(
+                run_id, started_unix_ns=target.started_unix_ns, start_ns=target.start_ns,
+                env={**req.env, **target.env_set},
+            )  # fmt: skip
+            if meter is not None:
+                store.add_energy_zones(run_id, meter.zones)
+            return self._supervise(target, meter)
+        finally:
+            target.close()
+            if meter is not None:
+                meter.close()
+
+    def _open_meter(self) -> Any:
+        try:
+            from gilwatt.energy import open_meter
+        except ImportError:
+            self.warn("energy: gilwatt.energy is not available; no energy figures")
+            return None
+        try:
+            meter = open_meter(Path("/"), model=self.req.energy_model, cpu_tdp_w=self.req.cpu_tdp_w)
+        except ConfigError:
+            raise
+        except GilwattError as exc:
+            self.warn(f"energy: {exc}; no energy figures")
+            return None
+        for text in meter.warnings:
+            self.warn(text)
+        return meter
+
+    def _idle_baseline(self, meter: Any) -> float | None:
+        if meter is None:
+            return None
+        from gilwatt.energy import measure_idle
+        from gilwatt.probes.cpu import CoreStatReader
+
+        reader = CoreStatReader()
+        try:
+            return float(measure_idle(meter, self.req.idle_baseline_s, reader.read))
+        finally:
+            reader.close()
+
+    def _supervise(self, target: launcher.Launched, meter: Any) -> ProfileResult:
+        req = self.req
+        try:
+            sampler = TreeSampler(
+                target.pid, session=target.session, meter=meter,
+                memory_interval_ns=req.memory_interval_ns,
+                status_interval_ns=req.status_interval_ns, start_ns=target.start_ns,
+            )  # fmt: skip
+        except GilwattError:
+            sampler = None
+        self.sampler = sampler
+        old_handlers = self._install_signal_handlers()
+        old_slack = launcher.set_timer_slack(10_000)
+        cpu0 = time.thread_time_ns()
+        try:
+            waited = self._loop(target, sampler) if sampler else self._wait_only(target)
+        except BaseException as exc:
+            self._abandon(target, exc)
+            raise
+        finally:
+            self._restore_signal_handlers(old_handlers)
+            if old_slack:
+                launcher.set_timer_slack(50_000)
+        loop_cpu_ns = time.thread_time_ns() - cpu0
+        return self._finish(target, sampler, waited, loop_cpu_ns, meter)
+
+    def _abandon(self, target: launcher.Launched, exc: BaseException) -> None:
+        """gilwatt itself failed mid-run: kill the tree, keep what was recorded, mark the run."""
+        pids = self.sampler.pids() if self.sampler else []
+        launcher.signal_tree(target, pids, signal.SIGKILL)
+        if self.end_ns is None:
+            launcher.reap(target.pid)
+        status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+        self.warn(f"gilwatt stopped the run: {type(exc).__name__}: {exc}")
+        try:
+            self._flush(self.sampler)
+            self.store.finish_run(
+                self.run_id, status=status, end_ns=time.monotonic_ns(), warnings=self.warnings
+            )
+        except Exception:  # the store itself may be what failed; the error propagates anyway
+            pass
+
+    # -- signals ------------------------------------------------------------------------------
+
+    def _install_signal_handlers(self) -> tuple[Any, ...] | None:
+        if not self.req.handle_signals or threading.current_thread() is not threading.main_thread():
+            self.wake_r = -1
+            return None
+        self.wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._wake_w = wake_w
+
+        def on_signal(signum: int, frame: Any) -> None:
+            self.signals_received += 1
+
+        old_int = signal.signal(signal.SIGINT, on_signal)
+        old_term = signal.signal(signal.SIGTERM, on_signal)
+        old_fd = signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
+        return old_int, old_term, old_fd
+
+    def _restore_signal_handlers(self, old: tuple[Any, ...] | None) -> None:
+        if old is None:
+            return
+        signal.set_wakeup_fd(old[2])
+        signal.signal(signal.SIGINT, old[0])
+        signal.signal(signal.SIGTERM, old[1])
+        os.close(self.wake_r)
+        os.close(self._wake_w)
+
+    def _escalate(self, target: launcher.Launched, now: int) -> None:
+        """Send the next signal of SIGINT -> SIGTERM -> SIGKILL to the whole tree."""
+        stages = (signal.SIGINT, signal.SIGTERM, signal.SIGKILL)
+        if self.stop_stage >= len(stages):
+            return
+        pids = self.sampler.pids() if self.sampler else [target.pid]
+        launcher.signal_tree(target, pids, stages[self.stop_stage])
+        self.stop_stage += 1
+        self.next_escalation_ns = now + int(self.req.term_grace_s * 1e9)
+
+    def _check_stop(self, target: launcher.Launched, now: int) -> None:
+        if self.signals_received and self.stop_reason != "interrupted":
+            if self.stop_reason is None:
+                self.stop_reason = "interrupted"
+                self._escalate(target, now)
+            self.signals_received = 1
+        elif self.signals_received > 1:  # a second Ctrl-C: do not wait for the grace period
+            self.signals_received = 1
+            self._escalate(target, now)
+        if (
+            self.stop_reason is None
+            and self.req.timeout_s is not None
+            and now - target.start_ns >= self.req.timeout_s * 1e9
+        ):
+            self.stop_reason = "timeout"
+            self._escalate(target, now)
+        if self.stop_reason is not None and now >= self.next_escalation_ns:
+            self._escalate(target, now)
+
+    # -- the sampling loop --------------------------------------------------------------------
+
+    def _loop(self, target: launcher.Launched, sampler: TreeSampler) -> tuple[int, Any]:
+        """Sample until the root has exited and its tree is done; return the root's wait4."""
+        req = self.req
+        interval = req.interval_ns
+        start = target.start_ns
+        k = 0
+        deadline = start
+        next_flush = start + FLUSH_NS
+        streams = {target.stdout_fd: "stdout", target.stderr_fd: "stderr"}
+        self.sinks = {target.stdout_fd: req.stdout_sink, target.stderr_fd: req.stderr_sink}
+        if not req.passthrough:
+            self.sinks = {}
+        watch = [target.marker_fd, *streams]
+        if target.pidfd is not None:
+            watch.append(target.pidfd)
+        if self.wake_r >= 0:
+            watch.append(self.wake_r)
+        waited: tuple[int, Any] | None = None
+        linger_until = 0
+        while True:
+            now = time.monotonic_ns()
+            if now >= deadline:
+                sampler.sample("tick", deadline)
+                self.ticks += 1
+                if self.first_tick_ns is None:
+                    self.first_tick_ns = now
+                self.last_tick_ns = now
+                k += 1
+                deadline = start + k * interval
+                now = time.monotonic_ns()
+                if now >= deadline:  # late: skip the deadlines already past, and count them
+                    skipped = (now - deadline) // interval + 1
+                    self.missed += skipped
+                    k += skipped
+                    deadline = start + k * interval
+                self._reap_orphans(sampler)
+                if now >= next_flush:
+                    self._flush(sampler)
+                    next_flush = now + FLUSH_NS
+            self._check_stop(target, now)
+            if waited is None and (target.pidfd is None and launcher.poll_exit(target)):
+                waited = self._root_exited(target, sampler)
+            if waited is not None:
+                alive = [p for p in sampler.pids() if p != target.pid]
+                if not alive and not streams:
+                    break
+                if now >= linger_until and (self.stop_reason is None or self.stop_stage >= 3):
+                    if alive:
+                        self.warn(
+                            f"{len(alive)} descendant process(es) still running after the target "
+                            f"exited were not measured further: {alive[:10]}"
+                        )
+                    break
+            timeout = max(0, min(deadline, self.next_escalation_ns or deadline) - time.monotonic_ns())
+            try:
+                ready, _, _ = select.select(watch, [], [], timeout / 1e9)
+            except InterruptedError:
+                continue
+            for fd in ready:
+                if fd == target.marker_fd:
+                    if not self._read_markers(fd, sampler):
+                        watch.remove(fd)
+                elif fd in streams:
+                    if not self._read_output(fd, streams[fd]):
+                        watch.remove(fd)
+                        del streams[fd]
+                elif fd == target.pidfd:
+                    watch.remove(fd)
+                    waited = self._root_exited(target, sampler)
+                    linger_until = time.monotonic_ns() + int(req.linger_s * 1e9)
+                elif fd == self.wake_r:
+                    try:
+                        os.read(fd, 512)
+                    except BlockingIOError:
+                        pass
+        self._drain_outputs(streams)
+        return waited
+
+    def _root_exited(self, target: launcher.Launched, sampler: TreeSampler) -> tuple[int, Any]:
+        """The root is a zombie: reap it (its exact rusage) and take the final sample."""
+        got = launcher.reap(target.pid)
+        if got is None:  # not our child (should not happen): no kernel account
+            got = (0, None)
+        status, rusage = got
+        launcher.finish_popen(target, status)
+        self.end_ns = time.monotonic_ns()
+        if rusage is not None:
+            sampler.account_reaped(target.pid, rusage)
+        self._reap_orphans(sampler)
+        sampler.sample("final", None, STATUS | CTX)
+        return status, rusage
+
+    def _reap_orphans(self, sampler: TreeSampler) -> None:
+        for pid in sampler.zombie_orphans():
+            got = launcher.reap(pid, block=False)
+            if got is not None:
+                sampler.account_reaped(pid, got[1])
+                self.orphan_rusage.append(got[1])
+
+    def _wait_only(self, target: launcher.Launched) -> tuple[int, Any]:
+        """The target vanished before the sampler could open it: just reap it."""
+        self.warn("the target exited before the sampler could read it; no samples")
+        got = launcher.reap(target.pid) or (0, None)
+        self.end_ns = time.monotonic_ns()
+        launcher.finish_popen(target, got[0])
+        self._drain_outputs({target.stdout_fd: "stdout", target.stderr_fd: "stderr"})
+        return got
+
+    # -- channel and output -------------------------------------------------------------------
+
+    def _read_markers(self, fd: int, sampler: TreeSampler) -> bool:
+        try:
+            data = os.read(fd, READ_CHUNK)
+        except BlockingIOError:
+            return True
+        lines = self.splitter.feed(data) if data else self.splitter.finish()
+        events: list[MarkerEvent] = []
+        for line in lines:
+            if not line:
+                continue
+            try:
+                events.append(parse_line(line))
+            except (ValueError, UnicodeDecodeError) as exc:
+                self.pairer.garbled(line, str(exc))
+        if events:
+            boundary = any(e.kind != "A" for e in events)
+            seq = sampler.sample("marker", None, STATUS | CTX) if boundary else None
+            for event in events:
+                sample_seq = seq if event.kind != "A" else None
+                self.pairer.add(event, sample_seq)
+                self.marker_rows.append(
+                    (len(self.marker_rows), event.kind, event.pid, event.tid, event.seq,
+                     event.name, event.t_ns, event.process_cpu_ns, event.thread_cpu_ns,
+                     None if event.gil is None else int(event.gil), event.attrs_json(),
+                     sample_seq)
+                )  # fmt: skip
+        return bool(data)
+
+    def _read_output(self, fd: int, stream: str) -> bool:
+        try:
+            data = os.read(fd, READ_CHUNK)
+        except BlockingIOError:
+            return True
+        if not data:
+            return False
+        self.store.append_output(self.run_id, stream, data)
+        sink = self.sinks.get(fd)
+        if sink is not None:
+            try:
+                sink.write(data)
+                sink.flush()
+            except (OSError, ValueError):
+                self.sinks[fd] = None  # the reader went away: keep recording, stop copying
+        if stream == "stderr":
+            self.stderr_tail = (self.stderr_tail + data)[-STDERR_TAIL_BYTES:]
+            scan = self.gil_scan_tail + data
+            for match in GIL_WARNING_RE.finditer(scan):
+                module = match.group(1).decode("utf-8", "replace")
+                if module not in self.gil_modules:
+                    self.gil_modules.append(module)
+            self.gil_scan_tail = scan[-256:]
+        return True
+
+    def _drain_outputs(self, streams: dict[int, str]) -> None:
+        """Whatever is left in the pipes (without waiting for writers still alive)."""
+        for fd, stream in list(streams.items()):
+            while self._read_output(fd, stream):
+                try:
+                    more, _, _ = select.select([fd], [], [], 0)
+                except InterruptedError:
+                    continue
+                if not more:
+                    break
+
+    def _flush(self, sampler: TreeSampler | None) -> None:
+        store, run_id = self.store, self.run_id
+        if sampler is not None:
+            rows, procs, threads = sampler.drain()
+            store.add_samples(run_id, rows.samples)
+            store.add_core_samples(run_id, rows.cores)
+            store.add_thread_samples(run_id, rows.threads)
+            store.add_energy_samples(run_id, rows.energy)
+            store.add_memory_samples(run_id, rows.memory)
+            store.upsert_processes(run_id, procs)
+            store.upsert_threads(run_id, threads)
+        if self.marker_rows:
+            store.add_markers(run_id, self.marker_rows[self.markers_written :])
+            self.markers_written = len(self.marker_rows)
+        store.flush()
+
+    # -- the end ------------------------------------------------------------------------------
+
+    def _finish(
+        self,
+        target: launcher.Launched,
+        sampler: TreeSampler | None,
+        waited: tuple[int, Any],
+        loop_cpu_ns: int,
+        meter: Any,
+    ) -> ProfileResult:
+        store, run_id = self.store, self.run_id
+        status_word, rusage = waited
+        exit_code, exit_signal = launcher.exit_info(status_word)
+        if rusage is None:
+            exit_code = exit_signal = None
+        if self.stop_reason is not None:
+            status = self.stop_reason
+        elif exit_signal is not None:
+            status = "signaled"
+        elif exit_code != 0:
+            status = "failed"
+        else:
+            status = "ok"
+        columns: dict[str, Any] = self._kernel_account(target, sampler, rusage)
+        self._flush(sampler)
+        if sampler is not None:
+            store.add_regions(run_id, region_rows(self.pairer.regions, sampler))
+            for text in sampler.warnings:
+                self.warn(text)
+            sampler.close()
+        self._collect_warnings(meter)
+        achieved = None
+        if self.ticks > 1 and self.first_tick_ns is not None:
+            achieved = (self.last_tick_ns - self.first_tick_ns) / (self.ticks - 1)
+        store.finish_run(
+            run_id, status=status, end_ns=self.end_ns, exit_code=exit_code,
+            exit_signal=exit_signal, achieved_interval_ns=achieved,
+            missed_deadlines=self.missed, sampler_cpu_ns=loop_cpu_ns,
+            attrs=self.pairer.run_attrs, warnings=self.warnings, **columns,
+        )  # fmt: skip
+        tail_lines = self.stderr_tail.decode("utf-8", "replace").splitlines()[-20:]
+        return ProfileResult(
+            run_id=run_id, status=status, exit_code=exit_code, exit_signal=exit_signal,
+            summary=store.summary(run_id), stderr_tail="\n".join(tail_lines),
+            warnings=list(self.warnings), info=store.run_info(run_id),
+            sampler_cpu_ns=loop_cpu_ns, samples=sampler.samples_taken if sampler else 0,
+            ticks=self.ticks, missed_deadlines=self.missed, achieved_interval_ns=achieved,
+        )  # fmt: skip
+
+    def _kernel_account(
+        self, target: launcher.Launched, sampler: TreeSampler | None, rusage: Any
+    ) -> dict[str, Any]:
+        """The ru_* run columns: the root's wait4 rusage plus the orphans gilwatt reaped."""
+        if rusage is None:
+            return {}
+        every = [rusage, *self.orphan_rusage]
+        maxrss = max(r.ru_maxrss for r in every) * 1024
+        columns: dict[str, Any] = {
+            "ru_utime_ns": sum(round(r.ru_utime * 1e9) for r in every),
+            "ru_stime_ns": sum(round(r.ru_stime * 1e9) for r in every),
+            "ru_nvcsw": sum(r.ru_nvcsw for r in every),
+            "ru_nivcsw": sum(r.ru_nivcsw for r in every),
+            "ru_maxrss_bytes": maxrss,
+        }
+        if maxrss <= target.seed_rss_bytes:
+            # At exec the kernel seeds ru_maxrss with the replaced address space's peak (here
+            # gilwatt's own); a figure at or below that seed may not be the target's at all.
+            columns["ru_maxrss_bytes"] = None
+            sampled = sampler.peak_hwm_bytes() if sampler else 0
+            self.warn(
+                f"peak RSS is the highest VmHWM read while the target ran ({sampled >> 20} MiB); "
+                f"the kernel's figure ({maxrss >> 20} MiB) may be inherited from gilwatt itself"
+            )
+        return columns
+
+    def _collect_warnings(self, meter: Any) -> None:
+        for text in self.pairer.finish():
+            self.warn(text)
+        if self.splitter.overlong:
+            self.warn(f"{self.splitter.overlong} over-long marker line(s) ignored")
+        if meter is not None:
+            for text in meter.warnings:
+                self.warn(text)
+        for module in self.gil_modules:
+            self.warn(f"the GIL was enabled at run time to load module {module!r}")
+        interp = self.req.interpreter
+        if interp is not None and interp.free_threaded:
+            enabled = sorted({r.name for r in self.pairer.regions if r.begin.gil or r.end.gil})
+            if enabled:
+                self.warn(f"the GIL was enabled during region(s) {', '.join(enabled)} of a free-threaded build")
+
+
+def region_rows(regions: list[Any], sampler: TreeSampler) -> list[tuple[Any, ...]]:
+    """Store rows for paired regions, with the peak tree RSS inside each.
+
+    The peak is the highest tree RSS sampled between the boundary samples, raised to a
+    process's VmHWM at the end boundary when that grew inside the region: VmHWM only moves
+    when a new peak is reached, so growth between the boundaries means the peak happened
+    inside, exactly at that value.
+    """
+    rows = []
+    rss = sampler.tree_rss
+    for index, r in enumerate(regions):
+        peak: int | None = None
+        b, e = r.begin_sample_seq, r.end_sample_seq
+        if b is not None and e is not None and b <= e < len(rss):
+            peak = max(rss[b : e + 1])
+            hwm_begin = sampler.hwm_at.get(b, {})
+            for pid, hwm in sampler.hwm_at.get(e, {}).items():
+                if hwm > hwm_begin.get(pid, hwm):
+                    peak = max(peak, hwm)
+        rows.append(
+            (index, r.name, r.pid, r.tid, r.begin.t_ns, r.end.t_ns, b, e,
+             r.begin.process_cpu_ns, r.end.process_cpu_ns, r.begin.thread_cpu_ns,
+             r.end.thread_cpu_ns, _gil(r.begin.gil), _gil(r.end.gil), peak,
+             json.dumps(r.attrs, sort_keys=True, default=str))
+        )  # fmt: skip
+    return rows
+
+
+def _gil(value: bool | None) -> int | None:
+    return None if value is None else int(value)

@@ -1,4 +1,6 @@
--- gilwatt store, schema version 1 (see store/__init__.py for the version history).
+-- gilwatt store, schema version 2 (store/schema.py has the version history and the upgrades).
+-- This file is always the newest layout; a new store is created from it. Columns added by an
+-- upgrade go at the end of their table so fresh and upgraded files have the same column order.
 -- Counters are cumulative raw values in base units; rates and deltas are computed on read.
 -- CLOCK_MONOTONIC nanoseconds are named *_ns / t_ns; wall-clock epochs are *_unix_ns.
 
@@ -121,6 +123,7 @@ CREATE TABLE IF NOT EXISTS processes (
     last_ns  INTEGER NOT NULL,
     cpu_ns   INTEGER,           -- last reading, kept after the process exits
     hwm_bytes INTEGER,          -- VmHWM last read
+    vm_peak_bytes INTEGER,      -- VmPeak last read (v2)
     PRIMARY KEY (run_id, pid)
 ) WITHOUT ROWID;
 
@@ -239,5 +242,30 @@ CREATE TABLE IF NOT EXISTS idle_baselines (
     source      TEXT NOT NULL
 );
 
+-- Whole-run figures, computed from the rows above when a run finishes (store/derive.py) so
+-- that reading a study of 1,000 runs does not rescan its 10 million samples. Never the source
+-- of truth: every later write to the run deletes its row, rows of another formula version are
+-- ignored, and a missing row is computed on read. (v2)
+CREATE TABLE IF NOT EXISTS run_summaries (
+    run_id          INTEGER PRIMARY KEY,
+    formula         INTEGER NOT NULL,   -- store.derive.FORMULA_VERSION that computed the row
+    wall_ns         INTEGER NOT NULL,
+    cpu_user_ns     INTEGER NOT NULL,
+    cpu_sys_ns      INTEGER NOT NULL,
+    peak_rss_bytes  INTEGER NOT NULL,
+    peak_vms_bytes  INTEGER NOT NULL,
+    peak_uss_bytes  INTEGER,
+    peak_pss_bytes  INTEGER,
+    ctx_voluntary   INTEGER NOT NULL,
+    ctx_involuntary INTEGER NOT NULL,
+    energy_uj       INTEGER,
+    energy_source   TEXT NOT NULL,
+    max_threads     INTEGER NOT NULL,
+    mean_cpu_util   REAL NOT NULL,
+    peak_cpu_util   REAL NOT NULL,
+    core_balance    REAL NOT NULL
+);
+
 CREATE INDEX IF NOT EXISTS markers_by_name ON markers (run_id, name);
 CREATE INDEX IF NOT EXISTS runs_by_study ON runs (study_id);
+CREATE INDEX IF NOT EXISTS study_runs_by_run ON study_runs (run_id);  -- v2

@@ -1,0 +1,51 @@
+"""Everything ``gilwatt compare`` shows, computed once from a study store."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from gilwatt.analysis import stats
+from gilwatt.analysis.compare import StudyAnalysis, analyse
+from gilwatt.analysis.dataset import StudyData, load_study
+from gilwatt.analysis.energy_time import EnergyTime, analyse_energy_time
+from gilwatt.analysis.findings import Finding, findings
+from gilwatt.analysis.metrics import METRICS, RATIO_COLUMNS
+from gilwatt.analysis.scaling import ScalingCurve, scaling_curves
+
+
+@dataclass
+class CompareResult:
+    source: str  # the store path as given
+    metric: str  # the metric the main tables lead with (a METRICS key)
+    analysis: StudyAnalysis
+    curves: list[ScalingCurve]
+    energy_time: EnergyTime
+    findings: list[Finding]
+
+    @property
+    def data(self) -> StudyData:
+        return self.analysis.data
+
+
+def compare_study(
+    source: str | Path | sqlite3.Connection,
+    study_id: int | None = None,
+    *,
+    metric: str = "time_s",
+    correction: str = "holm",
+    n_resamples: int = stats.BOOTSTRAP_RESAMPLES,
+    family_of: Callable[[str], str] | None = None,
+) -> CompareResult:
+    """Load a study and run every analysis on it."""
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}")
+    data = load_study(source, study_id, family_of=family_of)
+    ratio_metrics = list(RATIO_COLUMNS) + ([metric] if metric not in RATIO_COLUMNS else [])
+    analysis = analyse(data, metrics=ratio_metrics, correction=correction, n_resamples=n_resamples)
+    curves = scaling_curves(analysis)
+    et = analyse_energy_time(data.runs)
+    name = source if isinstance(source, str | Path) else "(connection)"
+    return CompareResult(str(name), metric, analysis, curves, et, findings(analysis, et, curves))

@@ -1,0 +1,79 @@
+"""``gilwatt compare STUDY.db``: ratios between modes with CIs, scaling, findings."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+FORMATS = ("text", "markdown", "csv", "json", "pyperf")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    from gilwatt.analysis.metrics import METRICS
+
+    shorts = [m.short for m in METRICS.values() if m.ratio]
+    parser.add_argument("store", metavar="STUDY.db", help="a store written by `gilwatt study`")
+    parser.add_argument(
+        "--study", type=int, metavar="ID", help="study id in the store (default: the latest)"
+    )
+    parser.add_argument(
+        "--format", choices=FORMATS, default="text", help="output format (default: text)"
+    )
+    parser.add_argument(
+        "--metric",
+        default="time",
+        metavar="NAME",
+        help=f"metric the tables lead with: {', '.join(shorts)} (default: time)",
+    )
+    parser.add_argument(
+        "--correction",
+        choices=("holm", "bh"),
+        default="holm",
+        help="multiple-comparison correction across cells: Holm (default) or Benjamini-Hochberg",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="PATH",
+        help="write to PATH instead of stdout (a directory for --format pyperf)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from gilwatt.analysis.metrics import metric_by_short
+    from gilwatt.errors import ConfigError
+
+    spec = metric_by_short(args.metric)
+    if args.format == "pyperf":
+        from gilwatt.analysis.pyperf_export import dump_pyperf
+
+        if not args.output:
+            raise ConfigError("--format pyperf writes files (none given).", hint="Add -o DIR.")
+        written = dump_pyperf(args.store, args.output, study_id=args.study, metric=spec.key)
+        for path in written:
+            print(path)
+        return 0
+
+    from gilwatt.analysis.result import compare_study
+    from gilwatt.analysis.tables import render
+
+    result = compare_study(args.store, args.study, metric=spec.key, correction=args.correction)
+    text = render(result, args.format)
+    if args.output:
+        out = Path(args.output)
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot write {str(out)!r}: {exc.strerror}.", hint="Choose another path with -o."
+            ) from exc
+        print(f"wrote {out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    if result.data.other_studies and args.study is None:
+        print(
+            f"gilwatt: note: showing study {result.data.study.study_id}; the store holds others (--study ID).",
+            file=sys.stderr,
+        )
+    return 0

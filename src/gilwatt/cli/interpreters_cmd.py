@@ -1,0 +1,229 @@
+"""``gilwatt interpreters``: list the interpreters found, or provision a matched pair."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import TYPE_CHECKING
+
+from gilwatt.errors import ConfigError
+
+if TYPE_CHECKING:
+    from gilwatt.interpreters import Interpreter, ProgressEvent
+
+USAGE = """gilwatt interpreters [--json] [--timeout S] [PATH ...] [--add PATH ...]
+       gilwatt interpreters --pair [--json]
+       gilwatt interpreters provision [VERSION] [--tarball PATH] [--sha256 HEX] [--jobs N] [--json]"""
+
+EPILOG = """Discovered: python3, python3.X and python3.Xt on PATH, pyenv versions, uv-managed
+installs, the pair gilwatt provisioned, and every PATH you name.
+
+provision builds the default and the free-threaded (--disable-gil) CPython of VERSION
+(default 3.13.5) with identical configure flags into the per-user cache, each with a venv
+holding numpy. Source tarball, in order: --tarball, the cache, Debian's source package."""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.usage = USAGE
+    parser.epilog = EPILOG
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument(
+        "items",
+        nargs="*",
+        metavar="PATH",
+        help="interpreter paths to probe too (or: provision [VERSION])",
+    )
+    parser.add_argument(
+        "--add",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="PATH",
+        help="interpreter paths to probe too",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="seconds each probe may take (default 10)",
+    )
+    parser.add_argument(
+        "--pair",
+        action="store_true",
+        help="print only the matched GIL / free-threaded pair (exit 1 if none)",
+    )
+    group = parser.add_argument_group("provision options")
+    group.add_argument(
+        "--tarball",
+        metavar="PATH",
+        help="build from this CPython source tarball (verified by sha256)",
+    )
+    group.add_argument(
+        "--sha256",
+        metavar="HEX",
+        help="expected sha256 of the tarball (needed for releases gilwatt does not know)",
+    )
+    group.add_argument(
+        "--jobs", type=int, metavar="N", help="parallel make jobs (default: the number of CPUs)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    items: list[str] = list(args.items)
+    if items and items[0] == "provision":
+        if len(items) > 2:
+            raise ConfigError(
+                f"provision takes one VERSION, got {' '.join(items[1:])!r}.",
+                hint="Example: gilwatt interpreters provision 3.13.5",
+            )
+        return _provision(args, items[1] if len(items) > 1 else None)
+    for flag in ("tarball", "sha256", "jobs"):
+        if getattr(args, flag) is not None:
+            raise ConfigError(
+                f"--{flag} only applies to provisioning.",
+                hint="Use: gilwatt interpreters provision [VERSION] --" + flag + " ...",
+            )
+    if args.timeout <= 0:
+        raise ConfigError(f"invalid --timeout ({args.timeout:g}): must be positive.")
+    return _list(args, [*args.add, *items])
+
+
+def _list(args: argparse.Namespace, extra: list[str]) -> int:
+    from gilwatt.interpreters import discover, matched_pair
+
+    found = discover(extra, timeout_s=args.timeout)
+    pair = matched_pair(interpreters=found)
+    if args.pair:
+        if pair is None:
+            print(
+                "gilwatt: no matched GIL / free-threaded pair found; run `gilwatt interpreters provision`.",
+                file=sys.stderr,
+            )
+            return 1
+        found = list(pair)
+    if args.json:
+        print(json.dumps([i.to_json() for i in found], indent=2))
+        return 0
+    _print_table(found)
+    if pair is not None:
+        print(f"\nmatched pair: {pair[0].name} (gil) and {pair[1].name} (ft)")
+    else:
+        print(
+            "\nno matched GIL / free-threaded pair: run `gilwatt interpreters provision` to build one"
+        )
+    return 0
+
+
+def _print_table(found: list[Interpreter]) -> None:
+    usable = [i for i in found if i.usable]
+    header = ("NAME", "VERSION", "BUILD", "GIL", "NUMPY", "SOURCE", "EXECUTABLE")
+    rows = [
+        (
+            i.name,
+            i.version,
+            "free-threaded" if i.free_threaded else "default",
+            {True: "on", False: "off", None: "-"}[i.gil_enabled],
+            i.numpy or "-",
+            i.source,
+            _short(i.executable),
+        )
+        for i in usable
+    ]
+    widths = [max(len(str(r[c])) for r in [header, *rows]) for c in range(len(header) - 1)]
+    for row in [header, *rows]:
+        print(
+            "  ".join(str(cell).ljust(w) for cell, w in zip(row[:-1], widths, strict=True))
+            + "  "
+            + row[-1]
+        )
+    broken = [i for i in found if not i.usable]
+    if broken:
+        print("\nunusable:")
+        for i in broken:
+            print(f"  {_short(i.executable)} ({i.source}): {i.error}")
+
+
+def _short(path: str) -> str:
+    home = os.path.expanduser("~")
+    return "~" + path[len(home) :] if home != "/" and path.startswith(home + os.sep) else path
+
+
+def _provision(args: argparse.Namespace, version: str | None) -> int:
+    from gilwatt.interpreters import DEFAULT_VERSION, provision
+
+    if args.jobs is not None and args.jobs < 1:
+        raise ConfigError(f"invalid --jobs ({args.jobs}): must be 1 or more.")
+    reporter = _ProgressPrinter()
+    try:
+        gil, ft = provision(
+            version or DEFAULT_VERSION,
+            tarball=args.tarball,
+            sha256=args.sha256,
+            progress=reporter,
+            jobs=args.jobs,
+        )
+    finally:
+        reporter.finish()
+    if args.json:
+        print(json.dumps([gil.to_json(), ft.to_json()], indent=2))
+        return 0
+    for role, interp in (("gil", gil), ("ft", ft)):
+        state = {True: "GIL enabled", False: "GIL disabled", None: "GIL state unknown"}[
+            interp.gil_enabled
+        ]
+        print(
+            f"{role:3} {interp.name:18} {interp.executable}  ({state}, numpy {interp.numpy or 'absent'})"
+        )
+    return 0
+
+
+class _ProgressPrinter:
+    """Progress on stderr: a live status line on a terminal, a line per ~30 s in a log."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.started = time.monotonic()
+        self.last_beat = 0.0
+        self.status_shown = False
+
+    def __call__(self, event: ProgressEvent) -> None:
+        label = f"[{event.step}] {event.target + ': ' if event.target else ''}{event.message}"
+        if event.elapsed_s is not None:
+            minutes, seconds = divmod(int(event.elapsed_s), 60)
+            label += f" ({minutes}:{seconds:02d})"
+        if not event.heartbeat:
+            self._line(label)
+            return
+        now = time.monotonic()
+        if self.tty:
+            width = _terminal_width()
+            sys.stderr.write("\r\x1b[K" + label[: width - 1])
+            sys.stderr.flush()
+            self.status_shown = True
+        elif now - self.last_beat >= 30:
+            self.last_beat = now
+            self._line(label)
+
+    def _line(self, text: str) -> None:
+        if self.status_shown:
+            sys.stderr.write("\r\x1b[K")
+            self.status_shown = False
+        print(text, file=sys.stderr, flush=True)
+        self.last_beat = time.monotonic()
+
+    def finish(self) -> None:
+        if self.status_shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+            self.status_shown = False
+
+
+def _terminal_width() -> int:
+    import shutil
+
+    return shutil.get_terminal_size((100, 20)).columns

@@ -1,0 +1,340 @@
+"""``gilwatt study``: run a matrix of workloads x interpreters x modes x workers, in blocks.
+
+Running the same command again resumes the study in the same store; Ctrl-C stops after the
+current run is cleaned up (exit 130), and everything finished is kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from gilwatt.errors import ConfigError, GilwattError, UnknownNameError
+
+if TYPE_CHECKING:
+    from gilwatt.study.resolve import ResolvedStudy
+    from gilwatt.study.runner import StudyEvent, StudyOutcome
+    from gilwatt.study.spec import StudySpec
+
+DEFAULT_STORE = "study.db"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--suite",
+        default="quick",
+        metavar="quick|paper|tiny|FILE.toml",
+        help="a built-in suite (each workload's preset of that name) or a study file (default: quick)",
+    )
+    parser.add_argument(
+        "--python",
+        action="append",
+        metavar="NAMES_OR_PATHS",
+        help="interpreters, comma-separated names or paths: one GIL build and/or one free-threaded build "
+        "(default: the file's, else the discovered matched pair)",
+    )
+    parser.add_argument(
+        "--modes",
+        metavar="LIST",
+        help="gil (default build), ft (free-threaded build), ft-gil (free-threaded build with PYTHON_GIL=1)",
+    )
+    parser.add_argument(
+        "--workers",
+        metavar="LIST",
+        help="worker counts, e.g. 1,2,4 (replaces every workload's list)",
+    )
+    parser.add_argument(
+        "--reps", type=int, metavar="N", help="blocks: each runs every cell in every mode once"
+    )
+    parser.add_argument("--workloads", metavar="LIST", help="only these workloads of the suite")
+    parser.add_argument("--seed", type=int, metavar="N", help="seed of the run order")
+    parser.add_argument("--cooldown", metavar="DURATION", help="pause between runs, e.g. 2s")
+    parser.add_argument(
+        "--idle-baseline",
+        metavar="DURATION",
+        help="idle-power measurement before each block, e.g. 5s",
+    )
+    parser.add_argument("--interval", metavar="DURATION", help="sampling interval (default 10ms)")
+    parser.add_argument(
+        "--timeout", metavar="DURATION", help="limit per run, or 'none' (default 30m)"
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        default=DEFAULT_STORE,
+        metavar="FILE",
+        help=f"the store to write (and resume) (default: {DEFAULT_STORE})",
+    )
+    parser.add_argument(
+        "--force-new",
+        action="store_true",
+        help="start a new study in the store even if it holds another (or this) study",
+    )
+    parser.add_argument(
+        "--report",
+        metavar="FILE.html",
+        help="where to write the HTML report (default: beside the store)",
+    )
+    parser.add_argument(
+        "--no-report", action="store_true", help="do not write the HTML report at the end"
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="check everything and print the plan; run nothing"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from gilwatt.study.resolve import resolve_study
+    from gilwatt.study.runner import run_study
+
+    spec = _load(args.suite)
+    spec = apply_flags(spec, args)
+    python = _split(args.python) if args.python else None
+    only = _split([args.workloads]) if args.workloads else None
+    study = resolve_study(spec, python=python, only=only)
+    store_path = Path(args.output)
+    report_path = None if args.no_report else Path(args.report or store_path.with_suffix(".html"))
+    if report_path is not None:
+        _check_report_path(report_path)  # before any run, like every other input
+    if args.dry_run:
+        _print_plan(study, store_path, sys.stdout)
+        return 0
+    progress = Progress(sys.stderr)
+    try:
+        outcome = run_study(study, store_path, force_new=args.force_new, on_event=progress)
+    except KeyboardInterrupt:
+        progress.interrupted(store_path)
+        return 130
+    _print_outcome(outcome, sys.stderr)
+    _compare_summary(store_path, outcome.study_id)
+    code = 0 if outcome.counts.get("done", 0) else 1
+    if report_path is not None and not _report(store_path, report_path, outcome.study_id):
+        code = 1
+    return code
+
+
+# -- spec and flags ------------------------------------------------------------------------------
+
+
+def _load(suite: str) -> StudySpec:
+    from gilwatt.study.spec import SUITES, load_spec, load_suite
+
+    if suite in SUITES:
+        return load_suite(suite)
+    if suite.endswith(".toml") or Path(suite).is_file():
+        return load_spec(suite)
+    raise UnknownNameError("suite", suite, [*SUITES, "FILE.toml"])
+
+
+def _split(values: list[str]) -> list[str]:
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def apply_flags(spec: StudySpec, args: argparse.Namespace) -> StudySpec:
+    """The spec with every given flag's value in place of the file's."""
+    from gilwatt.study.spec import MODES, parse_duration_ns
+
+    if args.modes is not None:
+        modes = _split([args.modes])
+        for mode in modes:
+            if mode not in MODES:
+                raise UnknownNameError("mode", mode, MODES)
+        if not modes or len(set(modes)) != len(modes):
+            raise ConfigError(
+                f"--modes ({args.modes}): give each mode once.", hint="e.g. --modes gil,ft,ft-gil"
+            )
+        spec = spec.override("--modes", modes=tuple(modes))
+    if args.workers is not None:
+        spec = spec.override("--workers", workers=_counts(args.workers))
+    if args.reps is not None:
+        if args.reps < 1:
+            raise ConfigError(f"--reps ({args.reps}): must be 1 or more.", hint="e.g. --reps 5")
+        spec = spec.override("--reps", reps=args.reps)
+    if args.seed is not None:
+        if args.seed < 0:
+            raise ConfigError(f"--seed ({args.seed}): must be 0 or more.")
+        spec = spec.override("--seed", seed=args.seed)
+    for flag, attr in (
+        ("--cooldown", "cooldown_ns"),
+        ("--idle-baseline", "idle_baseline_ns"),
+        ("--interval", "interval_ns"),
+    ):
+        value = getattr(args, flag[2:].replace("-", "_"))
+        if value is not None:
+            spec = spec.override(flag, **{attr: parse_duration_ns(value, flag)})
+    if spec.interval_ns <= 0:
+        raise ConfigError(
+            f"--interval ({args.interval}): must be more than zero.", hint="e.g. --interval 10ms"
+        )
+    if args.timeout is not None:
+        timeout_ns = (
+            0
+            if args.timeout.strip().lower() == "none"
+            else parse_duration_ns(args.timeout, "--timeout")
+        )
+        spec = spec.override("--timeout", timeout_s=timeout_ns / 1e9 if timeout_ns else None)
+    return spec
+
+
+def _counts(text: str) -> tuple[int, ...]:
+    counts = []
+    for part in _split([text]):
+        try:
+            count = int(part)
+        except ValueError:
+            count = 0
+        if count < 1:
+            raise ConfigError(
+                f"--workers ({part}): not a worker count.",
+                hint="Give whole numbers >= 1, e.g. --workers 1,2,4.",
+            )
+        counts.append(count)
+    if not counts:
+        raise ConfigError(f"--workers ({text}): no worker count.", hint="e.g. --workers 1,2,4")
+    return tuple(dict.fromkeys(counts))
+
+
+# -- output -------------------------------------------------------------------------------------
+
+
+def _print_plan(study: ResolvedStudy, store_path: Path, out: TextIO) -> None:
+    from gilwatt.study.matrix import plan
+
+    spec = study.spec
+    runs = plan(study.cells, spec.modes, spec.reps, spec.seed)
+    print(f"study {spec.name!r} ({spec.origin.source}), spec {study.spec_hash()[:12]}", file=out)
+    for slot, interp in study.interpreters.items():
+        print(
+            f"  {slot:<3} {interp.executable} ({interp.version}{', free-threaded' if interp.free_threaded else ''})",
+            file=out,
+        )
+    print(f"  modes {', '.join(spec.modes)}; {len(study.cells)} cells; {spec.reps} blocks; {len(runs)} runs; "
+          f"seed {spec.seed}; store {store_path}", file=out)  # fmt: skip
+    for cell in study.cells:
+        print(f"  cell {cell.label()}", file=out)
+    print(
+        "  block 1 order: "
+        + ", ".join(f"{r.cell.workload}/w{r.cell.workers}/{r.mode}" for r in runs if r.block == 1),
+        file=out,
+    )
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+class Progress:
+    """One line per run on stderr; the running run's line is rewritten in place on a TTY."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.open_line = False
+        self.done = 0
+        self.total = 0
+
+    def write(self, line: str, *, final: bool = True) -> None:
+        if self.tty:
+            self.stream.write("\r\x1b[K" + line + ("\n" if final else ""))
+            self.open_line = not final
+        elif final:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def __call__(self, event: StudyEvent) -> None:
+        self.done, self.total = event.done, event.total
+        width = len(str(event.total))
+        counter = f"[{event.done:>{width}}/{event.total}]"
+        eta = f"  ETA {_duration(event.eta_s)}" if event.eta_s is not None else ""
+        if event.kind == "start":
+            state = (
+                f"resumed, {event.done} already finished"
+                if event.message == "resumed"
+                else "new study"
+            )
+            self.write(f"gilwatt study: {event.total} runs ({state})")
+        elif event.kind in ("block", "idle"):
+            self.write(f"-- {event.message}")
+        elif event.kind == "note":
+            self.write(f"   note: {event.message}")
+        elif event.kind == "run-start" and event.run is not None:
+            run = event.run
+            self.write(
+                f"{counter} b{run.block} {run.cell.label()} {run.mode}  running...{eta}",
+                final=False,
+            )
+        elif event.kind == "run-end" and event.run is not None:
+            run = event.run
+            took = f" {event.duration_s:.1f}s" if event.duration_s is not None else ""
+            why = f" ({event.reason})" if event.reason else ""
+            self.write(
+                f"{counter} b{run.block} {run.cell.label()} {run.mode}  {event.status}{took}{why}{eta}"
+            )
+
+    def interrupted(self, store_path: Path) -> None:
+        if self.open_line:
+            self.stream.write("\n")
+        self.stream.write(
+            f"gilwatt: study interrupted after {self.done} of {self.total} runs; all finished runs are saved in "
+            f"{store_path}. Run the same command again to resume.\n"
+        )
+        self.stream.flush()
+
+
+def _print_outcome(outcome: StudyOutcome, out: TextIO) -> None:
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(outcome.counts.items()) if n)
+    print(f"study {outcome.study_id}: {outcome.planned} runs ({counts}); {outcome.launched} launched in "
+          f"{_duration(outcome.elapsed_s)} this session", file=out)  # fmt: skip
+    print(f"store: {outcome.store_path.resolve()}", file=out)
+
+
+def _check_report_path(report_path: Path) -> None:
+    try:
+        from gilwatt.report.html import check_writable
+    except ImportError:
+        return
+    check_writable(report_path)
+
+
+def _report(store_path: Path, out_path: Path, study_id: int) -> bool:
+    """Write the HTML study report; False if it could not be (the study itself is saved)."""
+    try:
+        from gilwatt.report import write_study_report
+    except ImportError:
+        print("report: not written (this gilwatt has no study report).", file=sys.stderr)
+        return True
+    try:
+        written = write_study_report(store_path, out_path, study_id)
+    except GilwattError as exc:
+        print(f"gilwatt: error: report not written: {exc}", file=sys.stderr)
+        print(
+            f"gilwatt: the study is saved; retry with: gilwatt report {store_path}", file=sys.stderr
+        )
+        return False
+    print(f"report: {Path(written).resolve()}", file=sys.stderr)
+    return True
+
+
+def _compare_summary(store_path: Path, study_id: int) -> None:
+    """The header and findings of ``gilwatt compare`` on stdout (the full tables: compare)."""
+    try:
+        from gilwatt.analysis.result import compare_study
+        from gilwatt.analysis.tables import finding_lines, header_lines
+    except ImportError:
+        return
+    try:
+        result = compare_study(str(store_path), study_id)
+    except GilwattError as exc:
+        print(f"compare: no summary ({exc})", file=sys.stderr)
+        return
+    print("\n".join([*header_lines(result), "", *finding_lines(result.findings)]))
+    print(f"(every table: gilwatt compare {store_path} --study {study_id})")

@@ -1,0 +1,109 @@
+"""The machine a run happened on: CPU, cores, ISA flags, kernel, memory, and the knobs that
+move timings (frequency governor, turbo, SMT, isolated CPUs, virtualisation).
+
+Everything is read under ``root`` (``/`` normally, a fake tree in tests); a file that is
+missing leaves its field empty rather than failing: hosts differ in what they expose.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+from gilwatt.records import HostInfo
+
+# ISA extensions that matter for numerical workloads; the full flag list goes to extra.
+ISA_OF_INTEREST = (
+    "sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni",
+    "avx512_bf16", "amx_tile", "sha_ni", "aes", "neon", "asimd", "sve", "sve2",
+)  # fmt: skip
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def _cpuinfo(root: Path) -> dict[str, str]:
+    """The first processor's block of /proc/cpuinfo."""
+    fields: dict[str, str] = {}
+    for line in _read(root / "proc" / "cpuinfo").splitlines():
+        if not line.strip():
+            if fields:
+                break
+            continue
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    return fields
+
+
+def _memory_bytes(root: Path) -> int:
+    for line in _read(root / "proc" / "meminfo").splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def _cpu_knobs(root: Path) -> dict[str, Any]:
+    cpu = root / "sys" / "devices" / "system" / "cpu"
+    knobs: dict[str, Any] = {}
+    governor = _read(cpu / "cpu0" / "cpufreq" / "scaling_governor")
+    if governor:
+        knobs["governor"] = governor
+        for name in ("scaling_min_freq", "scaling_max_freq", "cpuinfo_max_freq"):
+            value = _read(cpu / "cpu0" / "cpufreq" / name)
+            if value.isdigit():
+                knobs[f"{name}_khz"] = int(value)
+    boost = _read(cpu / "cpufreq" / "boost")
+    no_turbo = _read(cpu / "intel_pstate" / "no_turbo")
+    if boost:
+        knobs["turbo"] = boost == "1"
+    elif no_turbo:
+        knobs["turbo"] = no_turbo == "0"
+    smt = _read(cpu / "smt" / "active")
+    if smt:
+        knobs["smt_active"] = smt == "1"
+    for name in ("isolated", "nohz_full", "online"):
+        value = _read(cpu / name)
+        if value and value != "(null)":
+            knobs[f"cpus_{name}"] = value
+    nodes = root / "sys" / "devices" / "system" / "node"
+    try:
+        knobs["numa_nodes"] = sum(1 for p in nodes.iterdir() if p.name.startswith("node"))
+    except OSError:
+        pass
+    return knobs
+
+
+def collect(root: Path = Path("/")) -> HostInfo:
+    """Describe this machine (see the module docstring)."""
+    info = _cpuinfo(root)
+    flags = (info.get("flags") or info.get("Features") or "").split()
+    model = info.get("model name") or info.get("Processor") or info.get("cpu model") or platform.processor()
+    uname = os.uname()
+    extra: dict[str, Any] = {
+        "machine": uname.machine,
+        "kernel_version": uname.version,
+        "hypervisor": "hypervisor" in flags,
+        "cpu_flags": " ".join(flags),
+        "cgroup_v2_only": (root / "sys" / "fs" / "cgroup" / "cgroup.controllers").exists(),
+        "aslr": _read(root / "proc" / "sys" / "kernel" / "randomize_va_space"),
+    }  # only what is stable: the store identifies a host by all of these
+    extra.update(_cpu_knobs(root))
+    try:
+        extra["affinity_cpus"] = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        pass
+    return HostInfo(
+        hostname=uname.nodename,
+        cpu_model=model or "unknown",
+        logical_cpus=os.cpu_count() or 1,
+        kernel=uname.release,
+        memory_bytes=_memory_bytes(root),
+        isa_flags=" ".join(f for f in ISA_OF_INTEREST if f in flags),
+        extra=extra,
+    )

@@ -1,0 +1,271 @@
+"""Starting the target, signalling its tree, and reaping it with the kernel's own account.
+
+The target is started through ``setsid -f`` (util-linux) while gilwatt is a child subreaper:
+``setsid`` forks, the fork becomes a new session and execs the target, and ``setsid`` exits, so
+the target is re-parented to gilwatt, which reaps it with ``wait4`` and gets its exact rusage.
+The detour matters for peak memory: at exec the kernel seeds a process's ``ru_maxrss`` with
+the peak RSS of the address space it replaces, which after a plain ``fork``/``vfork`` of
+gilwatt is gilwatt's own (tens of MB). Through ``setsid`` the seed is setsid's, about 1 MB.
+Without ``setsid`` or subreaper support the target is started directly and the seed is
+recorded so that a seeded ``ru_maxrss`` is recognised.
+
+The target gets the write end of the marker pipe (``GILWATT_MARKER_FD=fd:inode``) and a
+``PYTHONPATH`` that starts with a shim directory holding only ``gilwatt/__init__.py`` and
+``gilwatt/markers.py``, so any interpreter can ``import gilwatt.markers`` without installing
+anything. Its stdout and stderr are pipes that the profiler drains.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gilwatt
+from gilwatt import markers, paths
+from gilwatt.errors import ConfigError, RunError
+from gilwatt.probes import procfs
+
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_TIMERSLACK = 29
+SETSID_SEED_BYTES = 4 << 20  # ru_maxrss at or below this may be setsid's, not the target's
+
+
+@dataclass
+class Launched:
+    pid: int
+    session: int  # the target's session and process group (it leads both)
+    start_ns: int  # CLOCK_MONOTONIC just before the spawn
+    started_unix_ns: int
+    stdout_fd: int
+    stderr_fd: int
+    marker_fd: int
+    pidfd: int | None
+    seed_rss_bytes: int  # ru_maxrss at or below this may be inherited, not the target's own
+    via_setsid: bool
+    env_set: dict[str, str] = field(default_factory=dict)  # the variables gilwatt set
+    _popen: subprocess.Popen[bytes] | None = None
+
+    def close(self) -> None:
+        for fd in (self.stdout_fd, self.stderr_fd, self.marker_fd, self.pidfd):
+            if fd is not None and fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self.stdout_fd = self.stderr_fd = self.marker_fd = -1
+        self.pidfd = None
+
+
+def _prctl(option: int, value: int) -> bool:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(option, value, 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def set_child_subreaper() -> bool:
+    """Make orphaned descendants re-parent to this process (so it can reap and account them)."""
+    return _prctl(PR_SET_CHILD_SUBREAPER, 1)
+
+
+def set_timer_slack(ns: int) -> bool:
+    """This thread's timer slack: how late the kernel may wake it (default 50 µs)."""
+    return _prctl(PR_SET_TIMERSLACK, ns)
+
+
+def resolve_executable(command: str, env: dict[str, str]) -> str:
+    """The absolute path that will be executed, or ConfigError naming the command."""
+    if os.sep in command:
+        path = Path(command)
+        if not path.exists():
+            raise ConfigError(f"command not found ({command}): no such file.", hint="Check the path.")
+        if path.is_dir() or not os.access(path, os.X_OK):
+            raise ConfigError(
+                f"command is not executable ({command}).", hint="Give an executable file (chmod +x)."
+            )
+        return str(path.absolute())
+    found = shutil.which(command, path=env.get("PATH", os.defpath))
+    if found is None:
+        raise ConfigError(
+            f"command not found ({command}): not on PATH.", hint="Give its full path or fix PATH."
+        )
+    return found
+
+
+def shim_dir() -> Path:
+    """A directory with only ``gilwatt/__init__.py`` and ``gilwatt/markers.py`` (cached)."""
+    sources = [Path(gilwatt.__file__), Path(markers.__file__)]
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()[:16]
+    for base in (paths.cache_dir() / "shim", Path(tempfile.gettempdir()) / f"gilwatt-shim-{os.getuid()}"):
+        final = base / digest
+        if (final / "gilwatt" / "markers.py").exists():
+            return final
+        try:
+            base.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=".new-", dir=base))
+            (staging / "gilwatt").mkdir()
+            for src in sources:
+                shutil.copyfile(src, staging / "gilwatt" / src.name)
+            try:
+                os.rename(staging, final)
+            except OSError:  # another gilwatt made it first
+                shutil.rmtree(staging, ignore_errors=True)
+            if (final / "gilwatt" / "markers.py").exists():
+                return final
+        except OSError:
+            continue
+    raise ConfigError(
+        f"cannot create the markers shim directory under {paths.cache_dir()}.",
+        hint="Make it writable or set GILWATT_CACHE_DIR to a writable directory.",
+    )
+
+
+def _own_children() -> set[int]:
+    return procfs.children_of(Path("/"), os.getpid())
+
+
+def _own_hwm_bytes() -> int:
+    text = procfs.read_text(Path("/proc/self/status")) or ""
+    status = procfs.parse_status(("\n" + text).encode())
+    return max(status.hwm_bytes, 0)
+
+
+def launch(
+    argv: list[str],
+    *,
+    env: dict[str, str],
+    cwd: Path | None = None,
+    subreaper: bool = True,
+) -> Launched:
+    """Start ``argv`` (``argv[0]`` already resolved) with the marker pipe and output pipes."""
+    marker_r, marker_w = os.pipe2(os.O_CLOEXEC)
+    out_r, out_w = os.pipe2(os.O_CLOEXEC)
+    err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    for fd in (marker_r, out_r, err_r):
+        os.set_blocking(fd, False)
+    shim = shim_dir()
+    env = dict(env)
+    env_set = {
+        markers.ENV_FD: f"{marker_w}:{os.fstat(marker_w).st_ino}",
+        "PYTHONPATH": os.pathsep.join(p for p in (str(shim), env.get("PYTHONPATH", "")) if p),
+    }
+    env.update(env_set)
+    setsid = shutil.which("setsid") if subreaper else None
+    before = _own_children() if setsid else set()
+    seed = SETSID_SEED_BYTES if setsid else _own_hwm_bytes()
+    started_unix_ns = time.time_ns()
+    start_ns = time.monotonic_ns()
+    spawn_argv = [setsid, "-f", *argv] if setsid else argv
+    try:
+        popen = subprocess.Popen(
+            spawn_argv, stdout=out_w, stderr=err_w, pass_fds=(marker_w,), env=env, cwd=cwd,
+            start_new_session=not setsid,
+        )  # fmt: skip
+    except OSError as exc:
+        for fd in (marker_r, marker_w, out_r, out_w, err_r, err_w):
+            os.close(fd)
+        raise RunError(f"cannot start {argv[0]!r}: {exc.strerror}.") from exc
+    for fd in (marker_w, out_w, err_w):
+        os.close(fd)
+    pid = popen.pid
+    direct: subprocess.Popen[bytes] | None = popen
+    if setsid:
+        code = popen.wait()
+        found = sorted(_own_children() - before)
+        mine = [c for c in found if _session_of(c) == c] or found
+        if code != 0 or not mine:
+            for fd in (marker_r, out_r, err_r):
+                os.close(fd)
+            raise RunError(f"cannot start {argv[0]!r}: setsid exited with {code}.")
+        pid = mine[0]
+        direct = None
+    try:
+        pidfd: int | None = os.pidfd_open(pid)
+    except (OSError, AttributeError):
+        pidfd = None
+    return Launched(
+        pid=pid, session=pid, start_ns=start_ns, started_unix_ns=started_unix_ns,
+        stdout_fd=out_r, stderr_fd=err_r, marker_fd=marker_r, pidfd=pidfd,
+        seed_rss_bytes=seed, via_setsid=bool(setsid), env_set=env_set, _popen=direct,
+    )  # fmt: skip
+
+
+def _session_of(pid: int) -> int | None:
+    text = procfs.read_text(Path("/proc") / str(pid) / "stat")
+    try:
+        return procfs.parse_stat(text.encode()).session if text else None
+    except ValueError:
+        return None
+
+
+def signal_tree(target: Launched, pids: list[int], sig: int) -> None:
+    """Send ``sig`` to the target's process group and to every other live process of its tree."""
+    try:
+        os.killpg(target.session, sig)
+    except OSError:
+        pass
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except OSError:
+            pass
+
+
+def poll_exit(target: Launched) -> bool:
+    """Whether the root has exited (it is then a zombie until :func:`reap`)."""
+    if target.pidfd is not None:
+        return False  # the caller watches the pidfd instead
+    try:
+        waited = os.waitid(os.P_PID, target.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        return True
+    return waited is not None
+
+
+def reap(pid: int, *, block: bool = True) -> tuple[int, Any] | None:
+    """wait4 ``pid``: (wait status, rusage), or None if it has not exited (non-blocking)."""
+    while True:
+        try:
+            got, status, rusage = os.wait4(pid, 0 if block else os.WNOHANG)
+        except InterruptedError:
+            continue
+        except ChildProcessError:
+            return None
+        if got == 0:
+            return None
+        return status, rusage
+
+
+def finish_popen(target: Launched, status: int) -> None:
+    """Tell a directly spawned Popen that its child was reaped (no ResourceWarning)."""
+    if target._popen is not None:
+        target._popen.returncode = os.waitstatus_to_exitcode(status)
+
+
+def exit_info(status: int) -> tuple[int | None, int | None]:
+    """(exit code, None) or (None, signal number) from a wait status."""
+    if os.WIFSIGNALED(status):
+        return None, os.WTERMSIG(status)
+    return os.WEXITSTATUS(status), None
+
+
+def signal_name(sig: int) -> str:
+    try:
+        return signal.Signals(sig).name
+    except ValueError:
+        return f"signal {sig}"
+
+
+def describe_errno(exc: OSError) -> str:
+    return errno.errorcode.get(exc.errno or 0, str(exc.errno))

@@ -1,0 +1,422 @@
+"""Run a study: every pending run of every block, through the profiler, one at a time.
+
+Each run is committed to the ledger as it finishes, with its verdict from the validity gates,
+so the study can be killed at any moment and resumed by running the same command again:
+finished runs are never redone. Ctrl-C lets the profiler clean up the current target, leaves
+that run pending, and re-raises KeyboardInterrupt. The runner never prints; it reports
+through ``on_event``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+from gilwatt.errors import ConfigError, GilwattError, StoreError
+from gilwatt.profiler import ProfileRequest, ProfileResult
+from gilwatt.records import Region, RunInfo
+from gilwatt.study.gates import RunFacts, Verdict, judge
+from gilwatt.study.ledger import FINAL_STATUSES, Ledger
+from gilwatt.study.matrix import PlannedRun
+from gilwatt.study.resolve import InterpreterLike, ResolvedStudy
+from gilwatt.study.session import Session, open_session
+from gilwatt.study.spec import MODE_SLOT
+
+IDLE_INTERVAL_NS = 100_000_000  # an idle baseline needs no fine sampling
+
+
+class StoreLike(Protocol):
+    """What the runner needs of ``gilwatt.store.Store``."""
+
+    @property
+    def connection(self) -> Any: ...
+    def run_info(self, run_id: int) -> RunInfo: ...
+    def regions(self, run_id: int) -> list[Region]: ...
+    def output(self, run_id: int, stream: str) -> bytes: ...
+    def finish_run(self, run_id: int, *, status: str, **columns: Any) -> None: ...
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class StudyEvent:
+    """Progress of a study, for the CLI to show. ``kind``: start, block, run-start, run-end,
+    idle, note, end."""
+
+    kind: str
+    done: int  # runs with a final status (of the runs planned for this session)
+    total: int
+    run: PlannedRun | None = None
+    status: str = ""
+    reason: str = ""
+    duration_s: float | None = None
+    eta_s: float | None = None
+    message: str = ""
+
+
+EventFn = Callable[[StudyEvent], None]
+ProfileFn = Callable[[ProfileRequest], ProfileResult]
+ProbeFn = Callable[[str], InterpreterLike]
+
+
+@dataclass
+class StudyOutcome:
+    study_id: int
+    store_path: Path
+    resumed: bool
+    planned: int
+    counts: dict[str, int]
+    launched: int  # runs started in this session
+    elapsed_s: float
+    notes: list[str] = field(default_factory=list)
+
+
+def _no_events(event: StudyEvent) -> None:
+    """The default: library code never prints."""
+
+
+def run_study(
+    study: ResolvedStudy,
+    store_path: Path,
+    *,
+    force_new: bool = False,
+    on_event: EventFn = _no_events,
+    profile_fn: ProfileFn | None = None,
+    probe_fn: ProbeFn | None = None,
+    open_store: Callable[[Path], StoreLike] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> StudyOutcome:
+    """Run (or resume) ``study`` into the store at ``store_path``; see the module docstring."""
+    if open_store is None:
+        from gilwatt.store import Store
+
+        open_store = Store.open
+    store = open_store(store_path)
+    try:
+        with _lock_store(store_path):
+            ledger = Ledger(store.connection)
+            session = open_session(ledger, study, store_path, force_new=force_new)
+            runner = _Runner(
+                study, store, ledger, session, store_path, on_event, profile_fn, probe_fn, sleep
+            )
+            return runner.run()
+    finally:
+        store.close()
+
+
+def _lock_store(store_path: Path) -> IO[bytes]:
+    """Hold an exclusive flock on the store file while the study runs: two studies writing
+    one store would run the same pending runs twice. (SQLite's own locks are fcntl locks,
+    which flock does not touch.)"""
+    handle = open(store_path, "rb")  # noqa: SIM115 -- held until the study ends
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise ConfigError(
+            f"store ({store_path}) is being written by another gilwatt study.",
+            hint="Wait for it to finish, or write this study to another file with -o.",
+        ) from None
+    return handle
+
+
+class _Runner:
+    def __init__(
+        self,
+        study: ResolvedStudy,
+        store: StoreLike,
+        ledger: Ledger,
+        session: Session,
+        store_path: Path,
+        on_event: EventFn,
+        profile_fn: ProfileFn | None,
+        probe_fn: ProbeFn | None,
+        sleep: Callable[[float], None],
+    ) -> None:
+        if profile_fn is None:
+            from gilwatt.profiler import profile
+
+            profile_fn = profile
+        if probe_fn is None:
+            from gilwatt.interpreters import probe
+
+            probe_fn = probe
+        self.study, self.store, self.ledger, self.session = study, store, ledger, session
+        self.store_path = store_path
+        self.emit_fn, self.profile_fn, self.probe_fn, self.sleep = (
+            on_event,
+            profile_fn,
+            probe_fn,
+            sleep,
+        )
+        self.study_id = session.record.study_id
+        self.keys = {r.run_key for r in session.planned}
+        self.total = len(session.planned)
+        self.launched = 0
+        self.started = time.monotonic()
+        self.notes: list[str] = []
+        # the executables stay as resolved (the ledger names them); identities are re-probed
+        self.executables = {slot: i.executable for slot, i in study.interpreters.items()}
+        self.identity: dict[str, InterpreterLike] = dict(study.interpreters)
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def run(self) -> StudyOutcome:
+        self.emit("start", message="resumed" if self.session.resumed else "new")
+        self._close_stale_runs()
+        self._adopt_orphans()
+        blocks = sorted({r.block for r in self.session.planned})
+        for block in blocks:
+            pending = self._pending(block)
+            if not pending:
+                continue
+            self.emit("block", message=f"block {block} of {blocks[-1]}")
+            self._check_interpreters(block)
+            self._idle_baseline(block)
+            for planned in self._pending(block):
+                self._run_one(planned)
+                if self.study.spec.cooldown_ns and self._pending_count():
+                    self.sleep(self.study.spec.cooldown_ns / 1e9)
+        self.emit("end")
+        return StudyOutcome(
+            self.study_id, self.store_path, self.session.resumed, self.total, self._counts(), self.launched,
+            time.monotonic() - self.started, self.notes,
+        )  # fmt: skip
+
+    def _pending(self, block: int) -> list[PlannedRun]:
+        status = {r.run_key: r.status for r in self.ledger.rows(self.study_id)}
+        return [
+            r
+            for r in self.session.planned
+            if r.block == block and status.get(r.run_key) == "pending"
+        ]
+
+    def _pending_count(self) -> int:
+        return sum(
+            1
+            for r in self.ledger.rows(self.study_id)
+            if r.run_key in self.keys and r.status == "pending"
+        )
+
+    def _counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for row in self.ledger.rows(self.study_id):
+            if row.run_key in self.keys:
+                counts[row.status] = counts.get(row.status, 0) + 1
+        return counts
+
+    def _done(self) -> int:
+        return sum(n for status, n in self._counts().items() if status in FINAL_STATUSES)
+
+    def emit(self, kind: str, **fields: Any) -> None:
+        done = self._done()
+        eta = None
+        if self.launched:
+            remaining = self.total - done
+            eta = (time.monotonic() - self.started) / self.launched * remaining
+        self.emit_fn(StudyEvent(kind, done, self.total, eta_s=eta, **fields))
+
+    def note(self, message: str) -> None:
+        self.notes.append(message)
+        self.emit("note", message=message)
+
+    # -- one run ----------------------------------------------------------------------------
+
+    def _run_one(self, planned: PlannedRun) -> None:
+        mode = planned.mode
+        executable = self.executables[MODE_SLOT[mode]]
+        if not os.access(executable, os.X_OK):
+            self._interpreter_gone(
+                executable, f"interpreter {executable} disappeared (block {planned.block})"
+            )
+            return
+        workload = self.study.workloads[planned.cell.workload]
+        warnings: list[str] = []  # shown only for a run that is not valid: they may explain it
+        request = ProfileRequest(
+            argv=workload.argv(executable, planned.cell.params, planned.cell.workers),
+            store_path=self.store_path,
+            interval_ns=self.study.spec.interval_ns,
+            timeout_s=self.study.spec.timeout_s,
+            env=child_env(planned, self.study_id),
+            interpreter=self.identity[MODE_SLOT[mode]].info(),
+            label=planned.run_key,
+            study_id=self.study_id,
+            passthrough=False,
+            on_warning=warnings.append,
+        )
+        self.emit("run-start", run=planned)
+        began = time.monotonic()
+        self.launched += 1
+        try:
+            result = self.profile_fn(request)
+        except KeyboardInterrupt:
+            self.ledger.set_status(
+                self.study_id, planned.run_key, "pending", "interrupted; runs again on resume"
+            )
+            raise
+        except StoreError:
+            raise
+        except (GilwattError, OSError) as exc:
+            self._launch_failed(planned, executable, exc, time.monotonic() - began)
+            return
+        facts = self._facts(result.run_id, result.stderr_tail)
+        verdict = judge(facts, mode, workload.region)
+        gone = verdict.status in ("invalid", "skipped") and not os.access(executable, os.X_OK)
+        if gone:  # it failed because the interpreter went away while it started
+            verdict = Verdict(
+                "skipped", f"interpreter {executable} disappeared (block {planned.block})"
+            )
+        self.ledger.set_status(
+            self.study_id, planned.run_key, verdict.status, verdict.reason, result.run_id
+        )
+        if verdict.status != "done":
+            for text in dict.fromkeys(warnings):
+                self.note(f"{planned.run_key}: {text}")
+        self.emit(
+            "run-end",
+            run=planned,
+            status=verdict.status,
+            reason=verdict.reason,
+            duration_s=time.monotonic() - began,
+        )
+        if gone:
+            self._interpreter_gone(executable, verdict.reason)
+        if result.status == "interrupted":
+            raise KeyboardInterrupt
+
+    def _launch_failed(
+        self, planned: PlannedRun, executable: str, exc: BaseException, duration_s: float
+    ) -> None:
+        if not os.access(executable, os.X_OK):
+            self._interpreter_gone(
+                executable, f"interpreter {executable} disappeared (block {planned.block}): {exc}"
+            )
+            return
+        self.ledger.set_status(self.study_id, planned.run_key, "failed", f"could not run: {exc}")
+        self.emit(
+            "run-end",
+            run=planned,
+            status="failed",
+            reason=f"could not run: {exc}",
+            duration_s=duration_s,
+        )
+
+    def _facts(self, run_id: int, stderr_tail: str = "") -> RunFacts:
+        info = self.store.run_info(run_id)
+        if not stderr_tail:
+            stderr_tail = self.store.output(run_id, "stderr")[-4000:].decode("utf-8", "replace")
+        return RunFacts(
+            status=info.status,
+            exit_code=info.exit_code,
+            exit_signal=info.exit_signal,
+            attrs=info.attrs,
+            regions=self.store.regions(run_id),
+            interpreter=info.interpreter,
+            stderr_tail=stderr_tail,
+            timeout_s=self.study.spec.timeout_s,
+        )
+
+    def _adopt_orphans(self) -> None:
+        """Pending runs whose process the profiler finished and stored just before the study
+        was killed: judge them now instead of running them again."""
+        for row in self.ledger.rows(self.study_id):
+            if row.status != "pending" or row.run_key not in self.keys:
+                continue
+            run_id = self.ledger.finished_run(self.study_id, row.run_key)
+            if run_id is None:
+                continue
+            verdict = judge(
+                self._facts(run_id), row.mode, self.study.workloads[row.workload].region
+            )
+            if verdict.status != "pending":
+                self.ledger.set_status(
+                    self.study_id, row.run_key, verdict.status, verdict.reason, run_id
+                )
+                self.note(f"{row.run_key}: recorded run {run_id} adopted ({verdict.status})")
+
+    # -- interpreters and idle baselines --------------------------------------------------------
+
+    def _check_interpreters(self, block: int) -> None:
+        """Re-probe each interpreter before a block: one that vanished or changed build has
+        its remaining runs skipped; the rest of the study goes on."""
+        for slot, executable in self.executables.items():
+            known = self.identity[slot]
+            fresh = self.probe_fn(executable)
+            if fresh.error:
+                self._interpreter_gone(
+                    executable, f"interpreter {executable} unusable at block {block}: {fresh.error}"
+                )
+            elif fresh.free_threaded != known.free_threaded or fresh.version != known.version:
+                now = f"{fresh.version}{' free-threaded' if fresh.free_threaded else ''}"
+                self._interpreter_gone(
+                    executable, f"interpreter {executable} changed at block {block} (now {now})"
+                )
+            else:
+                self.identity[slot] = fresh
+
+    def _close_stale_runs(self) -> None:
+        """Runs of this study still 'running' were cut off by a killed session (this session
+        holds the store lock, so nothing else is running them): mark them interrupted."""
+        stale = self.store.connection.execute(
+            "SELECT run_id FROM runs WHERE study_id = ? AND status = 'running'", (self.study_id,)
+        ).fetchall()
+        for (run_id,) in stale:
+            self.store.finish_run(int(run_id), status="interrupted")
+
+    def _interpreter_gone(self, executable: str, reason: str) -> None:
+        skipped = self.ledger.skip_pending(self.study_id, executable, reason)
+        self.note(f"{reason}; {skipped} remaining run(s) on it skipped")
+
+    def _idle_baseline(self, block: int) -> None:
+        seconds = self.study.spec.idle_baseline_ns / 1e9
+        if not seconds or block in self.ledger.idle_baseline_blocks(self.study_id):
+            return
+        self.emit("idle", message=f"idle baseline {seconds:g}s before block {block}")
+        request = ProfileRequest(
+            argv=["sleep", f"{seconds:g}"],
+            store_path=self.store_path,
+            interval_ns=IDLE_INTERVAL_NS,
+            label=f"idle-baseline#b{block}",
+            study_id=self.study_id,
+            passthrough=False,
+        )
+        result = self.profile_fn(request)
+        summary = result.summary
+        if summary.energy_uj is None:
+            self.note(
+                f"idle baseline of block {block} has no energy reading ({summary.energy_source or 'no energy source'})"
+            )
+            return
+        self.ledger.add_idle_baseline(
+            self.study_id,
+            block,
+            time.monotonic_ns(),
+            summary.wall_ns,
+            summary.energy_uj,
+            summary.energy_source,
+            result.run_id,
+        )
+
+
+def child_env(planned: PlannedRun, study_id: int) -> dict[str, str]:
+    """Variables set for one run: where it sits in the study, and the GIL switch of its mode.
+
+    ``gil`` never sets PYTHON_GIL. ``ft`` does not set it either: a free-threaded build runs
+    without the GIL by default, and forcing PYTHON_GIL=0 would hide an extension re-enabling
+    it, which the validity gate must see. ``ft-gil`` sets PYTHON_GIL=1. An inherited
+    PYTHON_GIL is blanked (CPython reads an empty value as unset), so it cannot override a mode.
+    """
+    env = {
+        "GILWATT_STUDY": str(study_id),
+        "GILWATT_CELL": planned.cell_key,
+        "GILWATT_BLOCK": str(planned.block),
+    }
+    if planned.mode == "ft-gil":
+        env["PYTHON_GIL"] = "1"
+    elif "PYTHON_GIL" in os.environ:
+        env["PYTHON_GIL"] = ""
+    return env

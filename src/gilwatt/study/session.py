@@ -1,0 +1,106 @@
+"""Open a study in a store: start it, or find the one to resume, or refuse to mix two.
+
+A store can hold several studies. Running a study command looks for a study with the same
+definition hash and continues it; a store whose studies all differ is refused with
+StudyMismatch unless ``force_new`` asks for a new study beside the old ones.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from gilwatt import __version__
+from gilwatt.errors import StudyMismatch
+from gilwatt.study.ledger import Ledger, StudyRecord, describe_difference
+from gilwatt.study.matrix import BLOCK_SEED_RULE, PlannedRun, block_seed, plan
+from gilwatt.study.resolve import ResolvedStudy
+
+
+@dataclass(frozen=True)
+class Session:
+    """A study ready to run: its ledger row, the planned runs, and whether it is resumed."""
+
+    record: StudyRecord
+    planned: list[PlannedRun]
+    resumed: bool
+    added: int  # planned runs new to the ledger in this session
+
+
+def open_session(
+    ledger: Ledger, study: ResolvedStudy, store_path: Path, *, force_new: bool = False
+) -> Session:
+    """Find or create the study and write its planned runs as pending (nothing runs here)."""
+    definition = study.definition()
+    spec_hash = study.spec_hash()
+    record = None if force_new else ledger.find(spec_hash)
+    resumed = record is not None
+    if record is None:
+        existing = ledger.studies()
+        if existing and not force_new:
+            raise _mismatch(store_path, existing[-1], definition)
+        record = ledger.create(
+            study.spec.name,
+            spec_hash,
+            {**definition, "sessions": [], "schedule": {}},
+            study.spec.seed,
+        )
+    planned = plan(study.cells, study.spec.modes, study.spec.reps, study.spec.seed)
+    spec = dict(record.spec)
+    spec["sessions"] = [*spec.get("sessions", []), _session_entry(study)]
+    spec["schedule"] = {
+        "rule": BLOCK_SEED_RULE,
+        "block_seeds": {
+            str(b): block_seed(study.spec.seed, b)
+            for b in range(1, max(study.spec.reps, _blocks(spec)) + 1)
+        },
+    }
+    ledger.update_spec(record.study_id, spec)
+    ledger.retry_unlaunched_skips(record.study_id)
+    added = ledger.plan(
+        record.study_id, planned, lambda mode: study.interpreter_for(mode).executable
+    )
+    return Session(ledger.study(record.study_id), planned, resumed, added)
+
+
+def _blocks(spec: dict[str, Any]) -> int:
+    seeds = spec.get("schedule", {}).get("block_seeds", {})
+    return max((int(b) for b in seeds), default=0)
+
+
+def _mismatch(store_path: Path, other: StudyRecord, definition: dict[str, Any]) -> StudyMismatch:
+    created = datetime.fromtimestamp(other.created_unix_ns / 1e9, UTC).strftime(
+        "%Y-%m-%d %H:%M UTC"
+    )
+    return StudyMismatch(
+        f"store ({store_path}) holds a different study ({other.name!r}, created {created}; "
+        f"differs in {describe_difference(other.spec, definition)}): results are never mixed.",
+        hint="Write to another file with -o, or add --force-new to start a new study in this store.",
+    )
+
+
+def _session_entry(study: ResolvedStudy) -> dict[str, Any]:
+    """What this session ran with: settings that may change between sessions, and the machine."""
+    try:
+        affinity = sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        affinity = []
+    return {
+        "started_unix_ns": time.time_ns(),
+        **study.execution(),
+        "environment": {
+            "gilwatt": __version__,
+            "host_python": sys.version.split()[0],
+            "platform": platform.platform(),
+            "cpu_count": os.cpu_count(),
+            "affinity": affinity,
+            # inherited variables that change how a target interpreter behaves
+            "inherited": {k: v for k, v in sorted(os.environ.items()) if k.startswith("PYTHON")},
+        },
+    }

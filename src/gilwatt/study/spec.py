@@ -1,0 +1,417 @@
+"""The study definition: a TOML file (or a built-in suite) read into a :class:`StudySpec`.
+
+A spec is still made of names (workloads, interpreters, a preset); :mod:`gilwatt.study.resolve`
+checks them against what exists. Every value remembers where it came from, so an error can
+name the file and line (``quick.toml:12``) or the command-line flag that gave it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from gilwatt.errors import ConfigError
+
+MODES = ("gil", "ft", "ft-gil")
+# which interpreter (build) each mode runs on
+MODE_SLOT = {"gil": "gil", "ft": "ft", "ft-gil": "ft"}
+SLOTS = ("gil", "ft")
+
+TOP_KEYS = (
+    "name",
+    "seed",
+    "reps",
+    "preset",
+    "modes",
+    "interpreters",
+    "workers",
+    "workloads",
+    "cooldown",
+    "idle_baseline",
+    "interval",
+    "timeout",
+)
+WORKLOAD_KEYS = ("params", "workers")
+
+DEFAULT_SEED = 1
+DEFAULT_REPS = 3
+DEFAULT_INTERVAL_NS = 10_000_000
+DEFAULT_TIMEOUT_S = 1800.0
+
+EXAMPLES_DIR = Path(__file__).with_name("examples")
+SUITES = ("quick", "paper", "tiny")
+
+_UNITS_NS = {
+    "ns": 1,
+    "us": 1_000,
+    "µs": 1_000,
+    "ms": 1_000_000,
+    "s": 10**9,
+    "m": 60 * 10**9,
+    "h": 3600 * 10**9,
+}
+_DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(ns|us|µs|ms|s|m|h)?\s*$")
+
+
+def parse_duration_ns(text: object, what: str) -> int:
+    """``"10ms"``, ``"1.5s"``, ``"2m"`` or a number of seconds, as nanoseconds."""
+    if isinstance(text, bool):
+        raise ConfigError(
+            f"{what} ({text!r}): not a duration.", hint='Write e.g. "10ms", "2s", "1m".'
+        )
+    if isinstance(text, int | float):
+        value, unit = float(text), "s"
+    elif isinstance(text, str) and (match := _DURATION.match(text)):
+        value, unit = float(match.group(1)), match.group(2) or "s"
+    else:
+        raise ConfigError(
+            f"{what} ({text!r}): not a duration.", hint='Write e.g. "10ms", "2s", "1m".'
+        )
+    if not math.isfinite(value) or value < 0:
+        raise ConfigError(
+            f"{what} ({text!r}): must be zero or more.", hint='Write e.g. "10ms", "2s".'
+        )
+    return round(value * _UNITS_NS[unit])
+
+
+@dataclass(frozen=True)
+class WorkloadEntry:
+    """One ``[workloads.NAME]`` table: parameter and worker-count overrides of the preset."""
+
+    name: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    workers: tuple[int, ...] | None = None
+
+
+class Origin:
+    """Where the values of a spec came from: file lines, a built-in suite, or flags."""
+
+    def __init__(self, source: str, lines: KeyLines | None = None) -> None:
+        self.source = source  # the file path, or "--suite quick"
+        self.lines = lines
+        self.flags: dict[str, str] = {}  # top-level key -> flag that overrode it
+
+    def where(self, *keys: str, value: object = None) -> str:
+        """``"study.toml:12"``, or ``"--modes"`` for a value the command line gave."""
+        if keys and keys[0] in self.flags:
+            return self.flags[keys[0]]
+        if self.lines is None:
+            return self.source
+        return f"{self.source}:{self.lines.line_of(keys, value)}"
+
+    def overridden(self, key: str, flag: str) -> Origin:
+        copy = Origin(self.source, self.lines)
+        copy.flags = {**self.flags, key: flag}
+        return copy
+
+
+class KeyLines:
+    """Line numbers of the keys of a TOML text (tomllib does not report them).
+
+    A light scan: table headers, ``key = value`` lines and the keys of inline tables on
+    them. Good enough to point at the line a user has to fix.
+    """
+
+    _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+    _KEY = re.compile(r"^\s*([A-Za-z0-9_\-\"'. ]+?)\s*=(.*)$")
+    _INLINE_KEY = re.compile(r"([A-Za-z0-9_\-]+|\"[^\"]*\")\s*=")
+
+    def __init__(self, text: str) -> None:
+        self.text_lines = text.splitlines()
+        self.key_line: dict[tuple[str, ...], int] = {}
+        self.key_span: dict[tuple[str, ...], tuple[int, int]] = {}
+        table: tuple[str, ...] = ()
+        last: tuple[str, ...] | None = None
+        for number, line in enumerate(self.text_lines, start=1):
+            header = self._HEADER.match(line)
+            if header:
+                table = _split_key(header.group(1))
+                self.key_line.setdefault(table, number)
+                last = None
+                continue
+            key = self._KEY.match(line)
+            if key and not line.lstrip().startswith("#"):
+                path = table + _split_key(key.group(1))
+                self.key_line.setdefault(path, number)
+                if last is not None:
+                    self._close(last, number - 1)
+                last = path
+                self.key_span[path] = (number, len(self.text_lines))
+                rest = key.group(2)
+                if "{" in rest:  # inline table: params = { n = 200 }
+                    for inner in self._INLINE_KEY.finditer(rest[rest.index("{") :]):
+                        self.key_line.setdefault(path + _split_key(inner.group(1)), number)
+        if last is not None:
+            self._close(last, len(self.text_lines))
+
+    def _close(self, path: tuple[str, ...], end: int) -> None:
+        start, _ = self.key_span[path]
+        self.key_span[path] = (start, max(start, end))
+
+    def line_of(self, keys: tuple[str, ...], value: object = None) -> int:
+        """The line of ``keys`` (or of its nearest parent); of ``value`` inside it if given."""
+        path = tuple(keys)
+        while path and path not in self.key_line:
+            path = path[:-1]
+        if not path:
+            return 1
+        line = self.key_line[path]
+        if value is not None and path in self.key_span:
+            start, end = self.key_span[path]
+            needles = [f'"{value}"', f"'{value}'"] if isinstance(value, str) else [str(value)]
+            for number in range(start, end + 1):
+                text = self.text_lines[number - 1].split("#", 1)[0]
+                if any(needle in text for needle in needles):
+                    return number
+        return line
+
+
+def _split_key(text: str) -> tuple[str, ...]:
+    parts = re.findall(r'"[^"]*"|\'[^\']*\'|[^.]+', text.strip())
+    return tuple(part.strip().strip("\"'") for part in parts if part.strip())
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """A study as written: names, not yet checked against workloads and interpreters."""
+
+    name: str = "study"
+    seed: int = DEFAULT_SEED
+    reps: int = DEFAULT_REPS
+    preset: str = "quick"
+    modes: tuple[str, ...] = MODES
+    interpreters: Mapping[str, str] = field(default_factory=dict)  # slot -> name or path
+    workers: tuple[int, ...] | None = None  # None: each workload's preset list
+    workloads: tuple[WorkloadEntry, ...] | None = None  # None: every registered workload
+    cooldown_ns: int = 0
+    idle_baseline_ns: int = 0
+    interval_ns: int = DEFAULT_INTERVAL_NS
+    timeout_s: float | None = DEFAULT_TIMEOUT_S
+    origin: Origin = field(default_factory=lambda: Origin("(defaults)"), compare=False)
+
+    def where(self, *keys: str, value: object = None) -> str:
+        return self.origin.where(*keys, value=value)
+
+    def override(self, flag: str, **changes: Any) -> StudySpec:
+        """The spec with top-level fields replaced by a command-line flag's values."""
+        origin = self.origin
+        for key in changes:
+            origin = origin.overridden(_FIELD_KEY.get(key, key), flag)
+        return replace(self, origin=origin, **changes)
+
+
+_FIELD_KEY = {
+    "cooldown_ns": "cooldown",
+    "idle_baseline_ns": "idle_baseline",
+    "interval_ns": "interval",
+    "timeout_s": "timeout",
+}
+
+
+def suite_path(name: str) -> Path:
+    """The study file behind ``--suite NAME``."""
+    if name not in SUITES:
+        from gilwatt.errors import UnknownNameError
+
+        raise UnknownNameError("suite", name, SUITES)
+    return EXAMPLES_DIR / f"{name}.toml"
+
+
+def load_suite(name: str) -> StudySpec:
+    return load_spec(suite_path(name))
+
+
+def load_spec(path: Path | str) -> StudySpec:
+    """Read a study file; any error names the file and line. Names are checked later."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"study file ({path}): not found.",
+            hint="Give an existing .toml file or --suite quick|paper|tiny.",
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"study file ({path}): cannot be read: {exc}.") from None
+    return parse_spec(text, str(path))
+
+
+def parse_spec(text: str, source: str) -> StudySpec:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        found = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        where = f"{source}:{found.group(1)}" if found else source
+        reason = re.sub(r"\s*\(at line .*\)$", "", str(exc)) if found else str(exc)
+        raise ConfigError(
+            f"{where}: not valid TOML: {reason}.", hint="Fix the syntax at that line."
+        ) from None
+    return _SpecReader(data, Origin(source, KeyLines(text))).read()
+
+
+class _SpecReader:
+    def __init__(self, data: dict[str, Any], origin: Origin) -> None:
+        self.data = data
+        self.origin = origin
+
+    def fail(
+        self, keys: tuple[str, ...], message: str, hint: str, value: object = None
+    ) -> ConfigError:
+        return ConfigError(f"{self.origin.where(*keys, value=value)}: {message}", hint=hint)
+
+    def read(self) -> StudySpec:
+        data = self.data
+        self.check_keys(data, (), TOP_KEYS)
+        spec = StudySpec(origin=self.origin)
+        changes: dict[str, Any] = {}
+        if "name" in data:
+            changes["name"] = self.string(("name",), data["name"])
+        if "seed" in data:
+            changes["seed"] = self.integer(("seed",), data["seed"], minimum=0)
+        if "reps" in data:
+            changes["reps"] = self.integer(("reps",), data["reps"], minimum=1)
+        if "preset" in data:
+            changes["preset"] = self.string(("preset",), data["preset"])
+        if "modes" in data:
+            changes["modes"] = self.modes(data["modes"])
+        if "interpreters" in data:
+            changes["interpreters"] = self.interpreters(data["interpreters"])
+        if "workers" in data:
+            changes["workers"] = self.worker_list(("workers",), data["workers"])
+        if "workloads" in data:
+            changes["workloads"] = self.workloads(data["workloads"])
+        for key, attr in (
+            ("cooldown", "cooldown_ns"),
+            ("idle_baseline", "idle_baseline_ns"),
+            ("interval", "interval_ns"),
+        ):
+            if key in data:
+                changes[attr] = self.duration((key,), data[key])
+        if changes.get("interval_ns") == 0:
+            raise self.fail(
+                ("interval",), "interval (0): must be more than zero.", 'Write e.g. "10ms".'
+            )
+        if "timeout" in data:
+            timeout_ns = (
+                self.duration(("timeout",), data["timeout"]) if data["timeout"] != "none" else 0
+            )
+            changes["timeout_s"] = timeout_ns / 1e9 if timeout_ns else None
+        return replace(spec, **changes)
+
+    def check_keys(
+        self, table: Mapping[str, Any], keys: tuple[str, ...], valid: tuple[str, ...]
+    ) -> None:
+        for key in table:
+            if key not in valid:
+                where = f"[{'.'.join(keys)}]" if keys else "the study file"
+                raise self.fail(
+                    (*keys, key), f"unknown key {key!r} in {where}.", f"Valid: {', '.join(valid)}."
+                )
+
+    def string(self, keys: tuple[str, ...], value: object) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(
+                keys,
+                f"{keys[-1]} ({value!r}): must be a non-empty string.",
+                'Write e.g. name = "quick".',
+            )
+        return value
+
+    def integer(self, keys: tuple[str, ...], value: object, *, minimum: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise self.fail(
+                keys,
+                f"{keys[-1]} ({value!r}): must be a whole number >= {minimum}.",
+                f"Write e.g. {keys[-1]} = {max(minimum, 3)}.",
+            )
+        return value
+
+    def duration(self, keys: tuple[str, ...], value: object) -> int:
+        try:
+            return parse_duration_ns(value, keys[-1])
+        except ConfigError as exc:
+            raise self.fail(keys, exc.message, exc.hint or "") from None
+
+    def modes(self, value: object) -> tuple[str, ...]:
+        if not isinstance(value, list) or not value:
+            raise self.fail(
+                ("modes",),
+                f"modes ({value!r}): must be a non-empty list.",
+                'Write e.g. modes = ["gil", "ft"].',
+            )
+        for mode in value:
+            if mode not in MODES:
+                raise self.fail(
+                    ("modes",), f"unknown mode {mode!r}.", f"Valid: {', '.join(MODES)}.", value=mode
+                )
+        if len(set(value)) != len(value):
+            raise self.fail(("modes",), f"modes ({value!r}): listed twice.", "List each mode once.")
+        return tuple(value)
+
+    def interpreters(self, value: object) -> dict[str, str]:
+        if not isinstance(value, dict):
+            raise self.fail(
+                ("interpreters",),
+                "interpreters: must be a table.",
+                'Write interpreters = { gil = "...", ft = "..." }.',
+            )
+        self.check_keys(value, ("interpreters",), SLOTS)
+        return {slot: self.string(("interpreters", slot), name) for slot, name in value.items()}
+
+    def worker_list(self, keys: tuple[str, ...], value: object) -> tuple[int, ...]:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = [value]
+        if not isinstance(value, list) or not value:
+            raise self.fail(
+                keys,
+                f"workers ({value!r}): must be a non-empty list of counts.",
+                "Write e.g. workers = [1, 2, 4].",
+            )
+        for count in value:
+            if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+                raise self.fail(
+                    keys,
+                    f"workers ({count!r}): must be a whole number >= 1.",
+                    "Write e.g. workers = [1, 2, 4].",
+                    value=count,
+                )
+        return tuple(dict.fromkeys(value))
+
+    def workloads(self, value: object) -> tuple[WorkloadEntry, ...]:
+        if isinstance(value, list):  # workloads = ["a", "b"]: the preset of each
+            return tuple(WorkloadEntry(self.string(("workloads",), name)) for name in value)
+        if not isinstance(value, dict) or not value:
+            raise self.fail(
+                ("workloads",),
+                "workloads: must be a list of names or [workloads.NAME] tables.",
+                'Write e.g. workloads = ["sum_squares"].',
+            )
+        entries = []
+        for name, table in value.items():
+            keys = ("workloads", name)
+            if not isinstance(table, dict):
+                raise self.fail(
+                    keys,
+                    f"workloads.{name}: must be a table.",
+                    f"Write [workloads.{name}] with params = {{...}} and/or workers = [...].",
+                )
+            self.check_keys(table, keys, WORKLOAD_KEYS)
+            params = table.get("params", {})
+            if not isinstance(params, dict):
+                raise self.fail(
+                    (*keys, "params"),
+                    f"workloads.{name}.params: must be a table.",
+                    "Write params = { n = 1000 }.",
+                )
+            workers = (
+                self.worker_list((*keys, "workers"), table["workers"])
+                if "workers" in table
+                else None
+            )
+            entries.append(WorkloadEntry(name, dict(params), workers))
+        return tuple(entries)

@@ -1,0 +1,90 @@
+"""``gilwatt study`` as a user runs it: bad input is refused before anything runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+GILWATT = [sys.executable, "-m", "gilwatt"]
+
+
+def gilwatt(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*GILWATT, *args],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def needs_registry() -> None:
+    try:
+        from gilwatt.workloads import registry  # noqa: F401
+    except ImportError:
+        pytest.skip("gilwatt.workloads.registry not landed")
+
+
+def test_a_bad_study_file_names_file_and_line_exits_2_and_runs_nothing(tmp_path: Path) -> None:
+    study = tmp_path / "bad.toml"
+    study.write_text('name = "x"\nreps = 2\nrepetitions = 3\n')
+    done = gilwatt("study", "--suite", str(study), "-o", "out.db", cwd=tmp_path)
+    assert done.returncode == 2
+    assert f"gilwatt: error: {study}:3: unknown key 'repetitions' in the study file." in done.stderr
+    assert "Valid: name, seed, reps" in done.stderr
+    assert not (tmp_path / "out.db").exists()
+
+
+def test_bad_flags_exit_2(tmp_path: Path) -> None:
+    for args, expected in (
+        (["--modes", "gil,nogil"], "unknown mode 'nogil'. Valid: ft, ft-gil, gil."),
+        (["--workers", "1,zero"], "--workers (zero): not a worker count."),
+        (["--cooldown", "later"], "--cooldown ('later'): not a duration."),
+        (["--suite", "enormous"], "unknown suite 'enormous'."),
+        (["--suite", "missing.toml"], "study file (missing.toml): not found."),
+    ):
+        done = gilwatt("study", *args, "-o", "out.db", cwd=tmp_path)
+        assert done.returncode == 2, args
+        assert expected in done.stderr, (args, done.stderr)
+    assert not (tmp_path / "out.db").exists()
+
+
+def test_unknown_workload_in_a_file(tmp_path: Path) -> None:
+    needs_registry()
+    study = tmp_path / "s.toml"
+    study.write_text('preset = "tiny"\n\n[workloads.no_such_thing]\n')
+    done = gilwatt(
+        "study", "--suite", str(study), "--python", sys.executable, "--modes", "gil", cwd=tmp_path
+    )
+    assert done.returncode == 2
+    assert f"{study}:3: unknown workload 'no_such_thing'." in done.stderr
+    assert "Valid: " in done.stderr and "matmul" in done.stderr
+    assert not (tmp_path / "study.db").exists()
+
+
+def test_dry_run_prints_the_plan(tmp_path: Path) -> None:
+    needs_registry()
+    done = gilwatt(
+        "study", "--suite", "tiny", "--python", sys.executable, "--modes", "gil", "--workloads",
+        "matmul", "--reps", "3", "--dry-run", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (
+        "study 'tiny'" in done.stdout
+        and "3 blocks" in done.stdout
+        and "block 1 order" in done.stdout
+    )
+    assert not (tmp_path / "study.db").exists()
+
+
+def test_quick_suite_is_the_example_file() -> None:
+    from gilwatt.study.spec import EXAMPLES_DIR, load_spec, load_suite
+
+    assert load_suite("quick") == load_spec(EXAMPLES_DIR / "quick.toml")

@@ -1,0 +1,273 @@
+"""The runner's bookkeeping, with a scripted profiler writing into a real store: block order,
+gates, resume after Ctrl-C, adoption of orphaned runs, vanished interpreters, mismatch refusal.
+(test_study_e2e.py runs the same paths with the real profiler and workloads.)"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import pytest
+
+from gilwatt.errors import RunError, StudyMismatch
+from gilwatt.profiler import ProfileRequest
+from gilwatt.store import Store
+from gilwatt.study.ledger import Ledger
+from gilwatt.study.resolve import ResolvedStudy, resolve_study
+from gilwatt.study.runner import StudyEvent, StudyOutcome, run_study
+from gilwatt.study.spec import parse_spec
+from study_fakes import (
+    FakeInterpreter,
+    Outcome,
+    ScriptedProfiler,
+    fake_pair,
+    fake_workloads,
+    resolver_for,
+)
+
+
+def make_study(tmp_path: Path, text: str = "reps = 2\n") -> ResolvedStudy:
+    gil, ft = fake_pair(tmp_path)
+    spec = parse_spec(text + "\n[workloads.alpha]\n[workloads.seq]\n", "s.toml")
+    return resolve_study(
+        spec,
+        workloads=fake_workloads(),
+        resolver=resolver_for(gil, ft),
+        pair_finder=lambda: (gil, ft),
+    )
+
+
+def probe(path: str) -> FakeInterpreter:
+    name = os.path.basename(path)
+    if not os.path.exists(path):
+        return FakeInterpreter(name, path, version="", error="no such file")
+    return FakeInterpreter(name, path, free_threaded=name.endswith("ft"))
+
+
+def go(
+    study: ResolvedStudy, db: Path, profiler: ScriptedProfiler, **kwargs: object
+) -> StudyOutcome:
+    return run_study(study, db, profile_fn=profiler, probe_fn=probe, sleep=lambda s: None, **kwargs)  # type: ignore[arg-type]
+
+
+def ledger_rows(db: Path, study_id: int = 1) -> dict[str, tuple[str, str, int | None]]:
+    with Store.open(db) as store:
+        return {
+            r.run_key: (r.status, r.reason, r.run_id)
+            for r in Ledger(store.connection).rows(study_id)
+        }
+
+
+def test_a_study_runs_every_planned_run_once_in_block_order(tmp_path: Path) -> None:
+    study = make_study(tmp_path)
+    profiler = ScriptedProfiler()
+    events: list[StudyEvent] = []
+    outcome = go(study, tmp_path / "s.db", profiler, on_event=events.append)
+    # alpha: workers 1, 2; seq: 1 -> 3 cells x 3 modes x 2 blocks
+    assert outcome.planned == 18 and outcome.counts == {"done": 18} and outcome.launched == 18
+    labels = [r.label for r in profiler.requests]
+    assert len(set(labels)) == 18
+    with Store.open(tmp_path / "s.db") as store:
+        planned = Ledger(store.connection).rows(1)
+    assert labels == [
+        r.run_key for r in planned
+    ]  # block 1 then block 2, each in its shuffled order
+    for request in profiler.requests:
+        block = request.label.rsplit("#b", 1)[1]
+        assert request.env["GILWATT_BLOCK"] == block
+        assert request.label.startswith(request.env["GILWATT_CELL"] + "#")
+        assert request.passthrough is False and request.study_id == 1
+        mode = request.env["GILWATT_CELL"].rsplit("/", 1)[1]
+        assert request.env.get("PYTHON_GIL", "") == ("1" if mode == "ft-gil" else "")
+        assert request.argv[0] == study.interpreter_for(mode).executable
+    ends = [e for e in events if e.kind == "run-end"]
+    assert [e.done for e in ends] == list(range(1, 19)) and all(e.total == 18 for e in ends)
+    assert ends[-1].eta_s == 0
+
+
+def test_gates_mark_runs_invalid_or_skipped_and_the_study_goes_on(tmp_path: Path) -> None:
+    study = make_study(tmp_path, "reps = 1\n")
+
+    def decide(request: ProfileRequest) -> Outcome:
+        cell = request.env["GILWATT_CELL"]
+        if cell.startswith("alpha") and cell.endswith("/w1/ft"):
+            return Outcome(gil=True)  # an extension turned the GIL back on
+        if cell.startswith("alpha") and cell.endswith("/w2/gil"):
+            return Outcome(exit_code=3, status="failed", verified=False)
+        if cell.startswith("seq"):
+            return Outcome(
+                exit_code=4, status="failed", verified=None, skipped="numpy is not installed"
+            )
+        return Outcome()
+
+    outcome = go(study, tmp_path / "s.db", ScriptedProfiler(decide))
+    assert outcome.counts == {"done": 4, "invalid": 2, "skipped": 3}
+    rows = ledger_rows(tmp_path / "s.db")
+    ft = next(v for k, v in rows.items() if k.startswith("alpha") and "/w1/ft#" in k)
+    assert ft[0] == "invalid" and "GIL was on at kernel start, mode ft needs it off" in ft[1]
+    bad = next(v for k, v in rows.items() if k.startswith("alpha") and "/w2/gil#" in k)
+    assert bad[0] == "invalid" and "verification failed" in bad[1]
+    for key, (status, reason, run_id) in rows.items():
+        if key.startswith("seq"):
+            assert status == "skipped" and "numpy is not installed" in reason and run_id is not None
+
+
+def test_ctrl_c_leaves_the_current_run_pending_and_resume_finishes_without_redoing(
+    tmp_path: Path,
+) -> None:
+    study = make_study(tmp_path)
+    db = tmp_path / "s.db"
+
+    def stop_on_fifth(request: ProfileRequest) -> Outcome:
+        return Outcome(raise_exc=KeyboardInterrupt()) if len(first.requests) == 5 else Outcome()
+
+    first = ScriptedProfiler(stop_on_fifth)
+    with pytest.raises(KeyboardInterrupt):
+        go(study, db, first)
+    rows = ledger_rows(db)
+    done_before = {k: v[2] for k, v in rows.items() if v[0] == "done"}
+    assert len(done_before) == 4
+    interrupted = first.requests[4].label
+    assert rows[interrupted][0] == "pending" and "interrupted" in rows[interrupted][1]
+
+    second = ScriptedProfiler()
+    outcome = go(study, db, second)
+    assert outcome.resumed and outcome.counts == {"done": 18} and outcome.launched == 14
+    redone = {r.label for r in second.requests}
+    assert interrupted in redone and not redone & set(done_before)
+    after = ledger_rows(db)
+    assert {k: after[k][2] for k in done_before} == done_before  # same run ids: not redone
+
+
+def test_an_interrupted_result_stops_the_study(tmp_path: Path) -> None:
+    study = make_study(tmp_path, "reps = 1\n")
+    profiler = ScriptedProfiler(lambda r: Outcome(status="interrupted", exit_code=None))
+    with pytest.raises(KeyboardInterrupt):
+        go(study, tmp_path / "s.db", profiler)
+    assert len(profiler.requests) == 1
+    assert {v[0] for v in ledger_rows(tmp_path / "s.db").values()} == {"pending"}
+
+
+def test_a_run_finished_but_not_recorded_is_adopted_on_resume(tmp_path: Path) -> None:
+    """Killed between the profiler's commit and the ledger's: the stored run counts."""
+    study = make_study(tmp_path, "reps = 1\n")
+    db = tmp_path / "s.db"
+    scripted = ScriptedProfiler()
+    with pytest.raises(KeyboardInterrupt):
+        run_study(
+            study,
+            db,
+            profile_fn=lambda r: _once(scripted, r, die_at=2),
+            probe_fn=probe,
+            sleep=lambda s: None,
+        )
+    orphan = scripted.requests[1].label
+    assert ledger_rows(db)[orphan][0] == "pending"
+    again = ScriptedProfiler()
+    outcome = go(study, db, again)
+    assert orphan not in {r.label for r in again.requests}
+    assert ledger_rows(db)[orphan][0] == "done"
+    assert outcome.counts == {"done": 9} and any("adopted" in n for n in outcome.notes)
+
+
+def _once(scripted: ScriptedProfiler, request: ProfileRequest, die_at: int):  # type: ignore[no-untyped-def]
+    result = scripted(request)  # the run is stored, then the study dies
+    if len(scripted.requests) == die_at:
+        raise KeyboardInterrupt
+    return result
+
+
+def test_an_interpreter_that_disappears_has_its_remaining_runs_skipped(tmp_path: Path) -> None:
+    study = make_study(tmp_path)
+    ft_path = study.interpreters["ft"].executable
+
+    def vanish_after_third(request: ProfileRequest) -> Outcome:
+        if len(profiler.requests) == 3:
+            os.unlink(ft_path)
+        return Outcome()
+
+    profiler = ScriptedProfiler(vanish_after_third)
+    outcome = go(study, tmp_path / "s.db", profiler)
+    rows = ledger_rows(tmp_path / "s.db")
+    gil_rows = [v for k, v in rows.items() if k.split("#")[0].endswith("/gil")]
+    assert {v[0] for v in gil_rows} == {"done"} and len(gil_rows) == 6
+    skipped = [v for v in rows.values() if v[0] == "skipped"]
+    assert skipped and all("disappeared" in v[1] or "unusable" in v[1] for v in skipped)
+    assert all(v[2] is None for v in skipped)
+    assert outcome.counts["done"] + outcome.counts["skipped"] == 18
+    assert any("remaining run(s) on it skipped" in n for n in outcome.notes)
+
+
+def test_a_launch_failure_is_recorded_as_failed(tmp_path: Path) -> None:
+    study = make_study(tmp_path, "reps = 1\n")
+    profiler = ScriptedProfiler(
+        lambda r: Outcome(raise_exc=RunError("cannot start")) if "seq" in r.label else Outcome()
+    )
+    outcome = go(study, tmp_path / "s.db", profiler)
+    assert outcome.counts == {"done": 6, "failed": 3}
+    assert all(
+        "could not run: cannot start" in v[1]
+        for k, v in ledger_rows(tmp_path / "s.db").items()
+        if "seq" in k
+    )
+
+
+def test_a_different_study_is_refused_unless_forced_and_the_same_one_resumes(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "s.db"
+    go(make_study(tmp_path, "reps = 1\n"), db, ScriptedProfiler())
+    other = make_study(tmp_path, 'reps = 1\nmodes = ["gil", "ft"]\n')
+    with pytest.raises(StudyMismatch) as info:
+        go(other, db, ScriptedProfiler())
+    message = str(info.value)
+    assert "holds a different study" in message and "modes" in message and "--force-new" in message
+    assert ledger_rows(db, 2) == {}  # nothing was added
+
+    forced = go(other, db, ScriptedProfiler(), force_new=True)
+    assert forced.study_id == 2 and forced.counts == {"done": 6}
+    again = ScriptedProfiler()
+    resumed = go(other, db, again)  # the newest study with this definition
+    assert resumed.study_id == 2 and resumed.resumed and again.requests == []
+    more = go(make_study(tmp_path, "reps = 2\n"), db, ScriptedProfiler())  # more blocks: same study
+    assert more.study_id == 1 and more.launched == 9 and more.counts == {"done": 18}
+
+
+def test_idle_baselines_and_cooldowns(tmp_path: Path) -> None:
+    study = make_study(
+        tmp_path, 'reps = 2\ncooldown = "0.25s"\nidle_baseline = "1s"\nmodes = ["gil"]\n'
+    )
+    slept: list[float] = []
+    profiler = ScriptedProfiler()
+    run_study(study, tmp_path / "s.db", profile_fn=profiler, probe_fn=probe, sleep=slept.append)
+    idle = [r for r in profiler.requests if r.label.startswith("idle-baseline")]
+    assert [r.argv for r in idle] == [["sleep", "1"], ["sleep", "1"]]
+    assert slept == [0.25] * 5  # between runs, not after the last
+    with Store.open(tmp_path / "s.db") as store:
+        rows = store.connection.execute(
+            "SELECT block, energy_uj, source FROM idle_baselines ORDER BY block"
+        ).fetchall()
+    assert rows == [(1, 1000, "model:test"), (2, 1000, "model:test")]
+
+
+def test_spec_json_records_definition_sessions_and_block_seeds(tmp_path: Path) -> None:
+    study = make_study(tmp_path, "reps = 2\n")
+    go(study, tmp_path / "s.db", ScriptedProfiler())
+    go(
+        dataclasses.replace(study, spec=dataclasses.replace(study.spec, reps=3)),
+        tmp_path / "s.db",
+        ScriptedProfiler(),
+    )
+    with Store.open(tmp_path / "s.db") as store:
+        (record,) = Ledger(store.connection).studies()
+    spec = record.spec
+    assert len(spec["sessions"]) == 2 and spec["sessions"][1]["reps"] == 3
+    assert set(spec["schedule"]["block_seeds"]) == {"1", "2", "3"}
+    assert spec["workloads"]["alpha"] == {"family": "sequential", "region": "kernel"}
+    import hashlib
+
+    from gilwatt.study.matrix import canonical_json
+
+    rest = {k: v for k, v in spec.items() if k not in ("sessions", "schedule")}
+    assert hashlib.sha256(canonical_json(rest).encode()).hexdigest() == record.spec_hash
