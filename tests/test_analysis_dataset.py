@@ -46,7 +46,7 @@ def test_region_metrics_come_from_the_boundary_samples(tmp_path: Path, samples: 
     assert m["run_maxrss_bytes"] == 51 * MIB
     assert m["peak_vms_bytes"] == 400 * MIB
     assert m["peak_uss_bytes"] == 30 * MIB
-    assert m["max_threads"] == 3
+    assert m["threads_seen"] == 3
     # busy (150, 50): Gini 0.25, normalised by (n-1)/n = 0.5 -> 0.5, balance 0.5
     assert m["core_balance"] == pytest.approx(0.5)
     assert rec.energy_estimate and rec.energy_source == "model:ccf-linear"
@@ -131,7 +131,9 @@ def test_region_without_boundary_samples_falls_back(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
     write_study(path, [SyntheticRun("w", 1, "gil", 1, 2.0, cpu_s=1.5, vms_bytes=300 * MIB)])
     with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE regions SET begin_sample_seq = NULL, end_sample_seq = NULL, peak_rss_bytes = NULL")
+        conn.execute(
+            "UPDATE regions SET begin_sample_seq = NULL, end_sample_seq = NULL, peak_rss_bytes = NULL"
+        )
     (rec,) = load_study(path).runs
     m = rec.metrics
     assert rec.valid
@@ -139,3 +141,31 @@ def test_region_without_boundary_samples_falls_back(tmp_path: Path) -> None:
     assert m["energy_j"] is None and m["power_w"] is None and m["ctx_per_s"] is None
     assert m["peak_vms_bytes"] == 300 * MIB  # whole-run peak
     assert m["peak_rss_bytes"] == 50 * MIB  # highest sampled RSS of the run
+
+
+def test_a_callers_connection_is_left_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    write_study(path, [SyntheticRun("a", 1, "gil", 1, 1.0)])
+    conn = sqlite3.connect(path)  # legacy transaction handling: INSERTs open a transaction
+    try:
+        data = load_study(conn)
+        assert data.runs[0].valid
+        assert not conn.in_transaction
+        tables = conn.execute("SELECT name FROM temp.sqlite_master").fetchall()
+        assert tables == []
+    finally:
+        conn.close()
+
+
+def test_rates_use_the_window_of_their_own_counters(tmp_path: Path) -> None:
+    # The sampler read the boundary samples 0.1 s before the begin marker's timestamp:
+    # region time is 1.9 s, but energy and context switches span the samples' 2.0 s.
+    path = tmp_path / "s.db"
+    write_study(path, [SyntheticRun("w", 1, "gil", 1, 2.0, energy_j=40.0, ctx_voluntary=100)])
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE regions SET begin_ns = begin_ns + 100000000")
+    (rec,) = load_study(path).runs
+    m = rec.metrics
+    assert m["time_s"] == pytest.approx(1.9) and m["window_s"] == pytest.approx(2.0)
+    assert m["power_w"] == pytest.approx(20.0)
+    assert m["ctx_vol_per_s"] == pytest.approx(50.0)

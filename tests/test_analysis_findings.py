@@ -52,7 +52,7 @@ def _gil_only(mode: str, block: int) -> dict[str, Any]:
 def test_claim1_confirms_when_sequential_is_slower_and_costs_more_energy(tmp_path: Path) -> None:
     f = _study(tmp_path, {("seq", 1): _ft_time(1.25)})[0]
     assert f.verdict == CONFIRMS
-    assert "1 of 1 cells slower" in f.why and "1 of 1 cells higher" in f.why
+    assert "1 of 1 cell slower" in f.why and "1 of 1 cell higher" in f.why
     assert any("estimate: model:ccf-linear" in e for e in f.evidence)
     assert any("inside the paper's 1.13–1.43" in e for e in f.evidence)
 
@@ -174,6 +174,17 @@ def test_claim1_mixed_directions_cannot_tell(tmp_path: Path) -> None:
 def test_claim5_growth_without_a_vms_excess_cannot_tell(tmp_path: Path) -> None:
     f = _study(tmp_path, {("seq", 1): _memory(1.3, 1.3)})[4]
     assert f.verdict == CANNOT_TELL and "not resolved" in f.why
+
+
+def test_claim1_shows_the_build_overhead_when_ft_gil_ran(tmp_path: Path) -> None:
+    def kw(mode: str, block: int) -> dict[str, Any]:
+        factor = {"gil": 1.0, "ft-gil": 1.1, "ft": 1.2}[mode]
+        return {"time_s": factor * NOISE[block % len(NOISE)]}
+
+    f = _study(tmp_path, {("seq", 1): kw}, modes=("gil", "ft-gil", "ft"))[0]
+    assert f.verdict == CONFIRMS
+    line = next(e for e in f.evidence if e.startswith("ft-gil/gil time"))
+    assert "×1.100 [1.100, 1.100]" in line
 
 
 def test_findings_are_the_six_claims_in_order(tmp_path: Path) -> None:

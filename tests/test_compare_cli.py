@@ -105,3 +105,24 @@ def test_bad_input_gets_one_line_and_exit_2(store: str, capsys: pytest.CaptureFi
     assert code == 2 and "unknown metric 'speed'" in err
     code, _out, err = _run(capsys, store, "--format", "pyperf")
     assert code == 2 and "-o DIR" in err
+
+
+def test_three_modes_get_a_table_per_pair(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gilwatt.analysis.synthetic import SyntheticRun, write_study
+
+    monkeypatch.chdir(tmp_path)
+    factor = {"gil": 1.0, "ft-gil": 1.1, "ft": 1.25}
+    runs = [
+        SyntheticRun("mandelbrot", 1, mode, b, f * (1 + 0.01 * b))
+        for b in (1, 2, 3)
+        for mode, f in factor.items()
+    ]
+    write_study(tmp_path / "three.db", runs, families={"mandelbrot": "sequential"})
+    code, out, _err = _run(capsys, "three.db")
+    assert code == 0
+    for title in ("ft vs gil", "ft-gil vs gil", "ft vs ft-gil"):
+        assert f"== sequential: wall time of the region, {title} ==" in out
+    assert "modes: gil, ft-gil, ft" in out
+    assert "ft-gil/gil time (the build, GIL on): ×1.100" in out

@@ -284,6 +284,12 @@ def test_cli_json_and_table(world: Path, capsys: pytest.CaptureFixture[str]) -> 
     ]
 
 
+def test_cli_pair_without_a_pair_fails(world: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fake_python(world / "bin" / "python3.14", "3.14.0", False)
+    assert main(["interpreters", "--pair"]) == 1
+    assert "no matched GIL / free-threaded pair" in capsys.readouterr().err
+
+
 def test_cli_rejects_provision_flags_when_listing(
     world: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

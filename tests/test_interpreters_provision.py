@@ -204,3 +204,22 @@ def test_cli_provision_prints_the_pair(
     assert main(["interpreters", "provision", VERSION, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert [(d["free_threaded"], d["gil_enabled"]) for d in data] == [(False, True), (True, False)]
+
+
+def test_cli_build_failure_shows_step_log_tail_and_packages(
+    cache: Path,
+    fake_tarball: tuple[Path, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FAKE_CONFIGURE_FAIL", "1")
+    path, digest = fake_tarball
+    assert (
+        main(["interpreters", "provision", VERSION, "--tarball", str(path), "--sha256", digest])
+        == 1
+    )
+    err = capsys.readouterr().err
+    assert "gilwatt: error: CPython build failed at step 'configure' (log: " in err
+    assert "sudo apt-get install build-essential libssl-dev" in err
+    assert "--- last lines of the build log ---" in err
+    assert "configure: error: no acceptable C compiler found in $PATH" in err

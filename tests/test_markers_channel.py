@@ -7,8 +7,11 @@ import pytest
 from gilwatt.channel import LineSplitter, RegionPairer, parse_line
 
 
-def line(kind: str, tid: int, seq: int, t: int, name: str = "r", gil: str = "0", attrs: str = "") -> bytes:
-    payload = '{"n": "%s"%s}' % (name, f', "a": {attrs}' if attrs else "")
+def line(
+    kind: str, tid: int, seq: int, t: int, name: str = "r", gil: str = "0", attrs: str = ""
+) -> bytes:
+    extra = f', "a": {attrs}' if attrs else ""
+    payload = f'{{"n": "{name}"{extra}}}'
     return f"G1\t{kind}\t100\t{tid}\t{seq}\t{t}\t{t // 2}\t{t // 3}\t{gil}\t{payload}".encode()
 
 
@@ -26,12 +29,12 @@ def test_parse_a_full_line() -> None:
         b"",
         b"hello world",
         b"G2\tB\t1\t1\t1\t1\t1\t1\t0\t{}",
-        b"G1\tX\t1\t1\t1\t1\t1\t1\t0\t{\"n\": \"a\"}",
-        b"G1\tB\tone\t1\t1\t1\t1\t1\t0\t{\"n\": \"a\"}",
-        b"G1\tB\t1\t1\t1\t1\t1\t1\t2\t{\"n\": \"a\"}",
-        b"G1\tB\t1\t1\t1\t1\t1\t1\t0\t{\"n\": ",
+        b'G1\tX\t1\t1\t1\t1\t1\t1\t0\t{"n": "a"}',
+        b'G1\tB\tone\t1\t1\t1\t1\t1\t0\t{"n": "a"}',
+        b'G1\tB\t1\t1\t1\t1\t1\t1\t2\t{"n": "a"}',
+        b'G1\tB\t1\t1\t1\t1\t1\t1\t0\t{"n": ',
         b"G1\tB\t1\t1\t1\t1\t1\t1\t0\t[1, 2]",
-        b"G1\tB\t1\t1\t1\t1\t1\t1\t0\t{\"n\": \"a\", \"a\": 5}",
+        b'G1\tB\t1\t1\t1\t1\t1\t1\t0\t{"n": "a", "a": 5}',
         b"G1\tB\t1\t1\t1\t1\t1\t1\t0\t\xff\xfe",
     ],
 )
@@ -63,7 +66,10 @@ def test_nested_regions_pair_by_seq() -> None:
         line("E", 1, 2, 30, "inner"), line("E", 1, 1, 40, "outer"),
     )  # fmt: skip
     assert warnings == []
-    spans = {(r.name, r.begin.t_ns, r.end.t_ns, r.begin_sample_seq, r.end_sample_seq) for r in pairer.regions}
+    spans = {
+        (r.name, r.begin.t_ns, r.end.t_ns, r.begin_sample_seq, r.end_sample_seq)
+        for r in pairer.regions
+    }
     assert spans == {("inner", 20, 30, 1, 2), ("outer", 10, 40, 0, 3)}
 
 

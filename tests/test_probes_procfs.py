@@ -28,10 +28,20 @@ def test_stat_parsing_of_a_captured_process() -> None:
 
 def test_stat_parsing_survives_a_hostile_comm() -> None:
     # comm may contain spaces and parentheses; fields are counted from the last ')'.
-    line = b"42 (a) (b c)) S 1 42 42 0 -1 4194560 100 0 0 0 7 3 2 1 20 0 3 0 99 1000 5 " + b"0 " * 20
+    line = (
+        b"42 (a) (b c)) S 1 42 42 0 -1 4194560 100 0 0 0 7 3 2 1 20 0 3 0 99 1000 5 " + b"0 " * 20
+    )
     stat = procfs.parse_stat(line)
-    assert (stat.ppid, stat.utime_ns, stat.stime_ns) == (1, 7 * procfs.NS_PER_TICK, 3 * procfs.NS_PER_TICK)
-    assert (stat.cutime_ns, stat.cstime_ns, stat.num_threads) == (2 * procfs.NS_PER_TICK, procfs.NS_PER_TICK, 3)
+    assert (stat.ppid, stat.utime_ns, stat.stime_ns) == (
+        1,
+        7 * procfs.NS_PER_TICK,
+        3 * procfs.NS_PER_TICK,
+    )
+    assert (stat.cutime_ns, stat.cstime_ns, stat.num_threads) == (
+        2 * procfs.NS_PER_TICK,
+        procfs.NS_PER_TICK,
+        3,
+    )
     assert stat.vsize_bytes == 1000 and stat.rss_bytes == 5 * procfs.PAGE_SIZE
 
 
@@ -131,7 +141,9 @@ def test_per_core_ticks() -> None:
 
 def test_cpu_line_guest_time_is_not_counted_twice() -> None:
     data = b"cpu  1 2 3 4 5 6 7 8 9 10\ncpu0 10 1 5 100 3 1 1 2 6 1\nintr 1 2\n"
-    assert cpu.parse_cores(data) == [(18, 123)]  # busy 10+1+5+1+1; total + idle 100, iowait 3, steal 2
+    assert cpu.parse_cores(data) == [
+        (18, 123)
+    ]  # busy 10+1+5+1+1; total + idle 100, iowait 3, steal 2
 
 
 def test_smaps_rollup_parsing_and_live_read() -> None:
@@ -141,7 +153,7 @@ def test_smaps_rollup_parsing_and_live_read() -> None:
     live = reader.read()
     assert live is not None and live.uss_bytes > 0
     block = bytearray(64 << 20)  # 64 MiB touched: USS must grow by about that
-    block[:: 4096] = b"x" * len(block[:: 4096])
+    block[::4096] = b"x" * len(block[::4096])
     grown = reader.read()
     assert grown is not None and grown.uss_bytes - live.uss_bytes > 60 << 20
     del block

@@ -48,6 +48,16 @@ def test_report_of_a_chosen_run_via_the_library(run_store: Path, tmp_path: Path)
     assert "model:synthetic" in html
 
 
+def test_a_run_still_being_written_gets_its_timelines(tmp_path: Path) -> None:
+    store = tmp_path / "live.db"
+    with Store.open(store) as s:
+        write_run(s, samples=200, finish=False)
+    path = write_run_report(store, None, tmp_path / "live.html")
+    html = path.read_text()
+    assert '<span class="badge untested">running</span>' in html
+    assert "Process-tree CPU" in html
+
+
 def test_default_output_is_beside_the_store(tmp_path: Path) -> None:
     store = tmp_path / "solo.db"
     with Store.open(store) as s:

@@ -271,3 +271,17 @@ def test_spec_json_records_definition_sessions_and_block_seeds(tmp_path: Path) -
 
     rest = {k: v for k, v in spec.items() if k not in ("sessions", "schedule")}
     assert hashlib.sha256(canonical_json(rest).encode()).hexdigest() == record.spec_hash
+
+
+def test_two_studies_cannot_write_one_store_at_once(tmp_path: Path) -> None:
+    import fcntl
+
+    from gilwatt.errors import ConfigError
+
+    db = tmp_path / "s.db"
+    Store.open(db).close()
+    with open(db, "rb") as other:  # what a running `gilwatt study` holds
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(ConfigError, match="being written by another gilwatt study"):
+            go(make_study(tmp_path), db, ScriptedProfiler())
+    assert go(make_study(tmp_path, "reps = 1\n"), db, ScriptedProfiler()).counts == {"done": 9}

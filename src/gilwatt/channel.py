@@ -129,7 +129,10 @@ class RegionPairer:
         elif event.kind == "B":
             key = (event.pid, event.tid, event.seq)
             if key in self._open:
-                self.warn("duplicate", f"region {event.name!r} began twice with seq {event.seq} in thread {event.tid}")
+                self.warn(
+                    "duplicate",
+                    f"region {event.name!r} began twice with seq {event.seq} in thread {event.tid}",
+                )
             self._open[key] = _Open(event, sample_seq)
         elif event.kind == "E":
             self._end(event, sample_seq)
@@ -139,18 +142,26 @@ class RegionPairer:
         if opened is None:
             opened = self._cross_thread(event)
             if opened is None:
-                self.warn("unbalanced", f"region {event.name!r} ended in thread {event.tid} of pid {event.pid} without a begin")
+                self.warn(
+                    "unbalanced",
+                    f"region {event.name!r} ended in thread {event.tid} of pid {event.pid} without a begin",
+                )
                 return
         begin = opened.event
         if begin.name != event.name:
-            self.warn("mismatch", f"region {begin.name!r} ended as {event.name!r} (pid {event.pid}, thread {event.tid})")
+            self.warn(
+                "mismatch",
+                f"region {begin.name!r} ended as {event.name!r} (pid {event.pid}, thread {event.tid})",
+            )
         if event.t_ns < begin.t_ns:
             self.warn("order", f"region {begin.name!r} ends before it begins; dropped")
             return
         attrs = dict(begin.attrs)
         attrs.update(event.attrs)
         self.regions.append(
-            PairedRegion(begin.name, begin.pid, begin.tid, begin, event, opened.sample_seq, sample_seq, attrs)
+            PairedRegion(
+                begin.name, begin.pid, begin.tid, begin, event, opened.sample_seq, sample_seq, attrs
+            )
         )
 
     def _cross_thread(self, event: MarkerEvent) -> _Open | None:
@@ -159,7 +170,10 @@ class RegionPairer:
         for key, opened in self._open.items():
             if key[0] == event.pid and key[1] != event.tid and opened.event.name == event.name:
                 del self._open[key]
-                self.warn("cross-thread", f"region {event.name!r} began in thread {key[1]} and ended in thread {event.tid} (pid {event.pid})")
+                self.warn(
+                    "cross-thread",
+                    f"region {event.name!r} began in thread {key[1]} and ended in thread {event.tid} (pid {event.pid})",
+                )
                 return opened
         return None
 
@@ -167,7 +181,10 @@ class RegionPairer:
         """Call at the end of the run: flags regions left open; returns every warning."""
         for opened in self._open.values():
             e = opened.event
-            self.warn("unended", f"region {e.name!r} began in thread {e.tid} of pid {e.pid} but never ended")
+            self.warn(
+                "unended",
+                f"region {e.name!r} began in thread {e.tid} of pid {e.pid} but never ended",
+            )
         self._open.clear()
         out: list[str] = []
         for kind, shown in self._warnings.items():

@@ -7,6 +7,7 @@ missing leaves its field empty rather than failing: hosts differ in what they ex
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 from pathlib import Path
@@ -72,10 +73,8 @@ def _cpu_knobs(root: Path) -> dict[str, Any]:
         if value and value != "(null)":
             knobs[f"cpus_{name}"] = value
     nodes = root / "sys" / "devices" / "system" / "node"
-    try:
+    with contextlib.suppress(OSError):
         knobs["numa_nodes"] = sum(1 for p in nodes.iterdir() if p.name.startswith("node"))
-    except OSError:
-        pass
     return knobs
 
 
@@ -83,7 +82,12 @@ def collect(root: Path = Path("/")) -> HostInfo:
     """Describe this machine (see the module docstring)."""
     info = _cpuinfo(root)
     flags = (info.get("flags") or info.get("Features") or "").split()
-    model = info.get("model name") or info.get("Processor") or info.get("cpu model") or platform.processor()
+    model = (
+        info.get("model name")
+        or info.get("Processor")
+        or info.get("cpu model")
+        or platform.processor()
+    )
     uname = os.uname()
     extra: dict[str, Any] = {
         "machine": uname.machine,
@@ -94,10 +98,8 @@ def collect(root: Path = Path("/")) -> HostInfo:
         "aslr": _read(root / "proc" / "sys" / "kernel" / "randomize_va_space"),
     }  # only what is stable: the store identifies a host by all of these
     extra.update(_cpu_knobs(root))
-    try:
+    with contextlib.suppress(AttributeError, OSError):
         extra["affinity_cpus"] = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        pass
     return HostInfo(
         hostname=uname.nodename,
         cpu_model=model or "unknown",

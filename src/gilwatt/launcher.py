@@ -17,6 +17,7 @@ anything. Its stdout and stderr are pipes that the profiler drains.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import hashlib
@@ -36,6 +37,7 @@ from gilwatt.errors import ConfigError, RunError
 from gilwatt.probes import procfs
 
 PR_SET_CHILD_SUBREAPER = 36
+PR_GET_CHILD_SUBREAPER = 37
 PR_SET_TIMERSLACK = 29
 SETSID_SEED_BYTES = 4 << 20  # ru_maxrss at or below this may be setsid's, not the target's
 
@@ -58,10 +60,8 @@ class Launched:
     def close(self) -> None:
         for fd in (self.stdout_fd, self.stderr_fd, self.marker_fd, self.pidfd):
             if fd is not None and fd >= 0:
-                try:
+                with contextlib.suppress(OSError):
                     os.close(fd)
-                except OSError:
-                    pass
         self.stdout_fd = self.stderr_fd = self.marker_fd = -1
         self.pidfd = None
 
@@ -74,9 +74,19 @@ def _prctl(option: int, value: int) -> bool:
         return False
 
 
-def set_child_subreaper() -> bool:
+def set_child_subreaper(on: bool = True) -> bool:
     """Make orphaned descendants re-parent to this process (so it can reap and account them)."""
-    return _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    return _prctl(PR_SET_CHILD_SUBREAPER, int(on))
+
+
+def is_child_subreaper() -> bool:
+    value = ctypes.c_int(0)
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        ok = int(libc.prctl(PR_GET_CHILD_SUBREAPER, ctypes.byref(value), 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
+    return ok and value.value != 0
 
 
 def set_timer_slack(ns: int) -> bool:
@@ -89,10 +99,13 @@ def resolve_executable(command: str, env: dict[str, str]) -> str:
     if os.sep in command:
         path = Path(command)
         if not path.exists():
-            raise ConfigError(f"command not found ({command}): no such file.", hint="Check the path.")
+            raise ConfigError(
+                f"command not found ({command}): no such file.", hint="Check the path."
+            )
         if path.is_dir() or not os.access(path, os.X_OK):
             raise ConfigError(
-                f"command is not executable ({command}).", hint="Give an executable file (chmod +x)."
+                f"command is not executable ({command}).",
+                hint="Give an executable file (chmod +x).",
             )
         return str(path.absolute())
     found = shutil.which(command, path=env.get("PATH", os.defpath))
@@ -107,7 +120,10 @@ def shim_dir() -> Path:
     """A directory with only ``gilwatt/__init__.py`` and ``gilwatt/markers.py`` (cached)."""
     sources = [Path(gilwatt.__file__), Path(markers.__file__)]
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()[:16]
-    for base in (paths.cache_dir() / "shim", Path(tempfile.gettempdir()) / f"gilwatt-shim-{os.getuid()}"):
+    for base in (
+        paths.cache_dir() / "shim",
+        Path(tempfile.gettempdir()) / f"gilwatt-shim-{os.getuid()}",
+    ):
         final = base / digest
         if (final / "gilwatt" / "markers.py").exists():
             return final
@@ -211,15 +227,11 @@ def _session_of(pid: int) -> int | None:
 
 def signal_tree(target: Launched, pids: list[int], sig: int) -> None:
     """Send ``sig`` to the target's process group and to every other live process of its tree."""
-    try:
+    with contextlib.suppress(OSError):
         os.killpg(target.session, sig)
-    except OSError:
-        pass
     for pid in pids:
-        try:
+        with contextlib.suppress(OSError):
             os.kill(pid, sig)
-        except OSError:
-            pass
 
 
 def poll_exit(target: Launched) -> bool:

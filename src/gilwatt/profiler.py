@@ -18,6 +18,7 @@ everything and ends as ``interrupted`` / ``timeout``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -88,6 +89,7 @@ class ProfileResult:
     ticks: int = 0
     missed_deadlines: int = 0
     achieved_interval_ns: float | None = None
+    flush_cpu_ns: int = 0  # of sampler_cpu_ns, the part spent writing to the store
 
 
 def profile(request: ProfileRequest) -> ProfileResult:
@@ -112,7 +114,9 @@ def profile(request: ProfileRequest) -> ProfileResult:
 
 def _check_request(request: ProfileRequest) -> None:
     if not request.argv:
-        raise ConfigError("nothing to profile: the command is empty.", hint="Give a command after --.")
+        raise ConfigError(
+            "nothing to profile: the command is empty.", hint="Give a command after --."
+        )
     for name in ("interval_ns", "memory_interval_ns", "status_interval_ns"):
         value = getattr(request, name)
         if value <= 0:
@@ -131,7 +135,9 @@ def _check_request(request: ProfileRequest) -> None:
 class _Run:
     """The state of one profiled run (see the module docstring for the loop)."""
 
-    def __init__(self, request: ProfileRequest, store: Any, argv: list[str], env: dict[str, str]) -> None:
+    def __init__(
+        self, request: ProfileRequest, store: Any, argv: list[str], env: dict[str, str]
+    ) -> None:
         self.req = request
         self.store = store
         self.argv = argv
@@ -150,6 +156,7 @@ class _Run:
         self.sinks: dict[int, IO[bytes] | None] = {}
         self.orphan_rusage: list[Any] = []
         self.markers_written = 0
+        self.flush_cpu_ns = 0
         self.missed = 0
         self.ticks = 0
         self.first_tick_ns: int | None = None
@@ -168,16 +175,26 @@ class _Run:
     # -- the whole run ------------------------------------------------------------------------
 
     def run(self) -> ProfileResult:
+        meter = self._open_meter()
+        was_subreaper = launcher.is_child_subreaper()
+        subreaper = was_subreaper or launcher.set_child_subreaper()
+        if not subreaper:
+            self.warn("cannot become child subreaper: orphaned grandchildren are not accounted")
+        try:
+            return self._run(meter, subreaper)
+        finally:
+            if meter is not None:
+                meter.close()
+            if subreaper and not was_subreaper:
+                launcher.set_child_subreaper(False)
+
+    def _run(self, meter: Any, subreaper: bool) -> ProfileResult:
         from gilwatt import hostinfo
 
         req, store = self.req, self.store
-        meter = self._open_meter()
         idle_w = self._idle_baseline(meter) if req.idle_baseline_s > 0 else None
         host_id = store.ensure_host(hostinfo.collect())
         interp_id = store.ensure_interpreter(req.interpreter) if req.interpreter else None
-        subreaper = launcher.set_child_subreaper()
-        if not subreaper:
-            self.warn("cannot become child subreaper: orphaned grandchildren are not accounted")
         run_id = store.begin_run(
             host_id=host_id, command=self.argv, cwd=str(req.cwd or Path.cwd()),
             started_unix_ns=time.time_ns(), start_ns=time.monotonic_ns(),
@@ -191,7 +208,7 @@ class _Run:
         try:
             target = launcher.launch(self.argv, env=self.env, cwd=req.cwd, subreaper=subreaper)
         except BaseException:
-            store.delete_run(run_id)
+            store.delete_run(run_id)  # nothing ran: leave no half-written run behind
             raise
         try:
             store.update_run(
@@ -203,8 +220,6 @@ class _Run:
             return self._supervise(target, meter)
         finally:
             target.close()
-            if meter is not None:
-                meter.close()
 
     def _open_meter(self) -> Any:
         try:
@@ -242,6 +257,7 @@ class _Run:
                 target.pid, session=target.session, meter=meter,
                 memory_interval_ns=req.memory_interval_ns,
                 status_interval_ns=req.status_interval_ns, start_ns=target.start_ns,
+                measure_cost=False,
             )  # fmt: skip
         except GilwattError:
             sampler = None
@@ -336,81 +352,98 @@ class _Run:
 
     def _loop(self, target: launcher.Launched, sampler: TreeSampler) -> tuple[int, Any]:
         """Sample until the root has exited and its tree is done; return the root's wait4."""
-        req = self.req
-        interval = req.interval_ns
-        start = target.start_ns
-        k = 0
-        deadline = start
+        interval, start = self.req.interval_ns, target.start_ns
+        k = 0  # the next tick is due at start + k * interval
         next_flush = start + FLUSH_NS
         streams = {target.stdout_fd: "stdout", target.stderr_fd: "stderr"}
-        self.sinks = {target.stdout_fd: req.stdout_sink, target.stderr_fd: req.stderr_sink}
-        if not req.passthrough:
-            self.sinks = {}
-        watch = [target.marker_fd, *streams]
-        if target.pidfd is not None:
-            watch.append(target.pidfd)
-        if self.wake_r >= 0:
-            watch.append(self.wake_r)
+        if self.req.passthrough:
+            self.sinks = {
+                target.stdout_fd: self.req.stdout_sink,
+                target.stderr_fd: self.req.stderr_sink,
+            }
+        watch = [
+            fd
+            for fd in (target.marker_fd, *streams, target.pidfd, self.wake_r)
+            if fd is not None and fd >= 0
+        ]
         waited: tuple[int, Any] | None = None
         linger_until = 0
         while True:
             now = time.monotonic_ns()
-            if now >= deadline:
+            deadline = start + k * interval
+            if now >= deadline and (waited is None or sampler.pids()):
                 sampler.sample("tick", deadline)
                 self.ticks += 1
-                if self.first_tick_ns is None:
-                    self.first_tick_ns = now
+                self.first_tick_ns = self.first_tick_ns or now
                 self.last_tick_ns = now
-                k += 1
-                deadline = start + k * interval
                 now = time.monotonic_ns()
-                if now >= deadline:  # late: skip the deadlines already past, and count them
-                    skipped = (now - deadline) // interval + 1
-                    self.missed += skipped
-                    k += skipped
-                    deadline = start + k * interval
+                late = max(0, (now - deadline) // interval)  # deadlines already past: skipped
+                self.missed += late
+                k += 1 + late
+                deadline = start + k * interval
                 self._reap_orphans(sampler)
                 if now >= next_flush:
                     self._flush(sampler)
                     next_flush = now + FLUSH_NS
             self._check_stop(target, now)
-            if waited is None and (target.pidfd is None and launcher.poll_exit(target)):
+            if waited is None and target.pidfd is None and launcher.poll_exit(target):
                 waited = self._root_exited(target, sampler)
-            if waited is not None:
-                alive = [p for p in sampler.pids() if p != target.pid]
-                if not alive and not streams:
-                    break
-                if now >= linger_until and (self.stop_reason is None or self.stop_stage >= 3):
-                    if alive:
-                        self.warn(
-                            f"{len(alive)} descendant process(es) still running after the target "
-                            f"exited were not measured further: {alive[:10]}"
-                        )
-                    break
-            timeout = max(0, min(deadline, self.next_escalation_ns or deadline) - time.monotonic_ns())
+                linger_until = now + int(self.req.linger_s * 1e9)
+            if waited is not None and self._tree_done(target, sampler, streams, now, linger_until):
+                break
+            wake = min(deadline, self.next_escalation_ns or deadline)
+            if target.pidfd is None:
+                wake = min(wake, now + 50_000_000)  # no pidfd: poll for the exit
             try:
-                ready, _, _ = select.select(watch, [], [], timeout / 1e9)
+                ready, _, _ = select.select(watch, [], [], max(0, wake - time.monotonic_ns()) / 1e9)
             except InterruptedError:
                 continue
             for fd in ready:
-                if fd == target.marker_fd:
-                    if not self._read_markers(fd, sampler):
-                        watch.remove(fd)
-                elif fd in streams:
-                    if not self._read_output(fd, streams[fd]):
-                        watch.remove(fd)
-                        del streams[fd]
-                elif fd == target.pidfd:
+                if fd == target.pidfd:
                     watch.remove(fd)
                     waited = self._root_exited(target, sampler)
-                    linger_until = time.monotonic_ns() + int(req.linger_s * 1e9)
-                elif fd == self.wake_r:
-                    try:
-                        os.read(fd, 512)
-                    except BlockingIOError:
-                        pass
+                    linger_until = time.monotonic_ns() + int(self.req.linger_s * 1e9)
+                elif not self._dispatch(fd, target, sampler, streams):
+                    watch.remove(fd)
         self._drain_outputs(streams)
         return waited
+
+    def _dispatch(
+        self, fd: int, target: launcher.Launched, sampler: TreeSampler, streams: dict[int, str]
+    ) -> bool:
+        """Handle a readable descriptor; False when it reached its end."""
+        if fd == target.marker_fd:
+            return self._read_markers(fd, sampler)
+        if fd in streams:
+            if self._read_output(fd, streams[fd]):
+                return True
+            del streams[fd]
+            return False
+        with contextlib.suppress(BlockingIOError):
+            os.read(fd, 512)  # the signal wake-up pipe: the handler has counted the signal
+        return True
+
+    def _tree_done(
+        self,
+        target: launcher.Launched,
+        sampler: TreeSampler,
+        streams: dict[int, str],
+        now: int,
+        linger_until: int,
+    ) -> bool:
+        """After the root's exit: done when the rest of the tree and the pipes are, or when the
+        linger time is over (or, when stopping, when the signals have all been sent)."""
+        alive = [p for p in sampler.pids() if p != target.pid]
+        if not alive and not streams:
+            return True
+        if now < linger_until or (self.stop_reason is not None and self.stop_stage < 3):
+            return False
+        if alive:
+            self.warn(
+                f"{len(alive)} descendant process(es) still running after the target exited "
+                f"were not measured further: {alive[:10]}"
+            )
+        return True
 
     def _root_exited(self, target: launcher.Launched, sampler: TreeSampler) -> tuple[int, Any]:
         """The root is a zombie: reap it (its exact rusage) and take the final sample."""
@@ -509,6 +542,7 @@ class _Run:
                     break
 
     def _flush(self, sampler: TreeSampler | None) -> None:
+        cpu0 = time.thread_time_ns()
         store, run_id = self.store, self.run_id
         if sampler is not None:
             rows, procs, threads = sampler.drain()
@@ -523,6 +557,7 @@ class _Run:
             store.add_markers(run_id, self.marker_rows[self.markers_written :])
             self.markers_written = len(self.marker_rows)
         store.flush()
+        self.flush_cpu_ns += time.thread_time_ns() - cpu0
 
     # -- the end ------------------------------------------------------------------------------
 
@@ -571,6 +606,7 @@ class _Run:
             warnings=list(self.warnings), info=store.run_info(run_id),
             sampler_cpu_ns=loop_cpu_ns, samples=sampler.samples_taken if sampler else 0,
             ticks=self.ticks, missed_deadlines=self.missed, achieved_interval_ns=achieved,
+            flush_cpu_ns=self.flush_cpu_ns,
         )  # fmt: skip
 
     def _kernel_account(
@@ -613,7 +649,9 @@ class _Run:
         if interp is not None and interp.free_threaded:
             enabled = sorted({r.name for r in self.pairer.regions if r.begin.gil or r.end.gil})
             if enabled:
-                self.warn(f"the GIL was enabled during region(s) {', '.join(enabled)} of a free-threaded build")
+                self.warn(
+                    f"the GIL was enabled during region(s) {', '.join(enabled)} of a free-threaded build"
+                )
 
 
 def region_rows(regions: list[Any], sampler: TreeSampler) -> list[tuple[Any, ...]]:

@@ -1,33 +1,38 @@
 """Sampling a process tree from outside, in tiers, through kept-open /proc descriptors.
 
 One :meth:`TreeSampler.sample` call reads the whole tree and appends store rows to
-:class:`Rows`. What a sample reads depends on its tier:
+:class:`Rows`. What a sample reads depends on its tier (the costs are for a loaded 2-vCPU VM):
 
-- every tick: ``/proc/<pid>/stat`` and the process CPU clock of every process in the tree
-  (ns total, plus the reaped children's time and the user/sys split), ``task/<tid>/schedstat``
-  of every thread (ns), ``/proc/stat`` (per-core busy ticks) and the energy meter;
-- status tier (``status_interval_ns``, 100 ms): ``status`` of each process (VmHWM, VmPeak,
-  VmSwap) and ``task/<tid>/stat`` of each thread (the core it last ran on);
-- detail tier (``memory_interval_ns``, 1 s): ``smaps_rollup`` (USS/PSS), ``task/<tid>/status``
-  (per-thread voluntary/involuntary context switches), the thread list and thread names.
+- every tick: per process, ``statm`` (RSS, VMS) and the process CPU clock (ns, one
+  ``clock_gettime`` of ``CPUCLOCK_SCHED``: the group's total including exited threads); per
+  thread, ``task/<tid>/schedstat`` (ns) of up to ``THREADS_PER_TICK`` threads per process, in
+  turn when there are more, so a tick costs the same however many threads run; a RAPL meter.
+- status tier (``status_interval_ns``, 100 ms): per process ``stat`` (user/sys split, reaped
+  children's time, thread count, state) and ``status`` (VmHWM, VmPeak, VmSwap); ``/proc/stat``
+  (per-core busy ticks, which only move in 10 ms steps) and a model energy meter (computed from
+  them); new children, when ``/proc/loadavg`` says some process was created since.
+- detail tier (``memory_interval_ns``, 1 s): ``smaps_rollup`` (USS/PSS), per-thread context
+  switches (``task/<tid>/status``) and last core (``task/<tid>/stat``), every thread's CPU, the
+  thread list and names, and the command line (it changes at exec).
 
-Marker and final samples read the tick and status tiers and the context switches, and marker
-samples ``smaps_rollup`` too when it was last read more than 100 ms before.
+Marker and final samples read the status tier, every thread, the context switches and cores,
+and marker samples ``smaps_rollup`` when it was last read more than 100 ms before.
 
 The tree's CPU is, over the processes alive or zombie in it, their own CPU plus what their
 reaped children used (``cutime``/``cstime``), plus the rusage of processes gilwatt reaped itself
-(orphans re-parented to it as child subreaper). Every process's time is thus counted once:
-while it lives by itself, after it is reaped by its parent's children time. Processes are read
-parents first, so a child reaped mid-sample is missed for that sample rather than counted twice;
-the tree's cumulative CPU is kept monotone.
+(orphans re-parented to it as child subreaper). Every process's time is counted once: while it
+lives by itself, after it is reaped in its parent's children time. When a process leaves the
+tree between two ticks, that tick re-reads every ``stat`` so the parent's children time is
+current, and the tree's cumulative CPU is kept monotone across the hand-over.
 
-New processes are looked for when the pid of the last process created on the system
-(``/proc/loadavg``) has moved, and on the detail tier; new threads when a process's thread
-count changes, and on the detail tier.
+A child that lives shorter than the status tier may never be seen; its time is still counted
+once its parent reaps it. Samples that did not read the energy meter store NULL energy (the
+store carries the last reading over).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from array import array
@@ -42,23 +47,27 @@ from gilwatt.probes.memory import SmapsRollupReader
 from gilwatt.probes.procfs import NS_PER_TICK, PAGE_SIZE
 
 # What a sample reads beyond the tick tier (flags; the tiers come due by themselves).
-STATUS = 1  # process status and thread cores
-CTX = 2  # per-thread context switches
-DETAIL = 4  # thread list and names, children (and SMAPS)
+STATUS = 1  # stat and status of each process, /proc/stat, model energy, new children
+CTX = 2  # every thread's CPU, context switches and last core
+DETAIL = 4  # thread list and names, command lines (and SMAPS)
 SMAPS = 8  # smaps_rollup (USS/PSS)
 MARKER_SMAPS_GAP_NS = 100_000_000  # marker samples read smaps_rollup at most this often
+THREADS_PER_TICK = 3  # schedstat reads per process on a plain tick
+NAME_CHECKS = 2  # detail tiers on which a new thread's name is re-read (it may be set late)
 DEFAULT_STATUS_INTERVAL_NS = 100_000_000
 
 
 class EnergyMeterLike(Protocol):
     """What the sampler needs of :class:`gilwatt.energy.EnergyMeter`."""
 
+    estimate: bool
+
     def sample(self, t_ns: int, core_ticks: Any) -> tuple[int, dict[str, int]]: ...
 
 
 @dataclass
 class Rows:
-    """Store rows produced since the last :meth:`drain` (tuples in the store's column order)."""
+    """Store rows produced since the last :meth:`TreeSampler.drain` (store column order)."""
 
     samples: list[tuple[Any, ...]] = field(default_factory=list)
     cores: list[tuple[int, int, int, int]] = field(default_factory=list)
@@ -68,14 +77,16 @@ class Rows:
 
 
 class _Thread:
-    __slots__ = ("core", "cpu_ns", "ctx_inv", "ctx_vol", "fd", "first_ns", "last_ns", "name",
-                 "stat_fd", "status_fd", "tid")  # fmt: skip
+    __slots__ = ("children_fd", "core", "cpu_ns", "ctx_inv", "ctx_vol", "fd", "first_ns",
+                 "last_ns", "name", "name_checks", "stat_fd", "status_fd", "tid")  # fmt: skip
 
     def __init__(self, tid: int, fd: int, t_ns: int) -> None:
         self.tid = tid
-        self.fd = fd
-        self.stat_fd = -1
+        self.fd = fd  # task/<tid>/schedstat
+        self.stat_fd = -1  # opened on first use
         self.status_fd = -1
+        self.children_fd = -1
+        self.name_checks = NAME_CHECKS
         self.cpu_ns = 0
         self.core: int | None = None
         self.name = ""
@@ -86,32 +97,32 @@ class _Thread:
 
 
 class _Proc:
-    __slots__ = ("alive", "clock", "cmdline", "cpu_ns", "ctx_inv", "ctx_vol", "dead_inv",
-                 "dead_vol", "first_ns", "hwm_bytes", "last_ns", "num_threads", "pid", "ppid",
-                 "smaps", "state", "stat_fd", "status_fd", "threads", "vm_peak_bytes", "swap_bytes")  # fmt: skip
+    __slots__ = ("child_sys_ns", "child_user_ns", "clock", "cmdline", "cpu_ns", "ctx_inv",
+                 "ctx_vol", "dead_inv", "dead_vol", "first_ns", "hwm_bytes", "last_ns",
+                 "num_threads", "own_ns", "pid", "ppid", "rotation", "rss_bytes", "smaps",
+                 "stat_fd", "state", "statm_fd", "status_fd", "swap_bytes", "sys_ticks",
+                 "threads", "user_ticks", "vm_peak_bytes", "vms_bytes")  # fmt: skip
 
     def __init__(self, pid: int, t_ns: int) -> None:
         self.pid = pid
         self.ppid = 0
-        self.stat_fd = -1
-        self.status_fd = -1
+        self.stat_fd = self.statm_fd = self.status_fd = -1
         self.clock = procfs.process_clock_id(pid)
         self.smaps: SmapsRollupReader | None = None
         self.threads: dict[int, _Thread] = {}
-        self.num_threads = -1
+        self.rotation = 0  # where the next tick's share of thread reads starts
+        self.num_threads = -1  # -1 until the first stat read
         self.state = "R"
         self.cmdline = ""
-        self.first_ns = t_ns
-        self.last_ns = t_ns
-        self.cpu_ns = 0  # own + reaped children, last reading
-        self.hwm_bytes = 0
-        self.vm_peak_bytes = 0
-        self.swap_bytes = 0
-        self.ctx_vol = 0
-        self.ctx_inv = 0
-        self.dead_vol = 0  # switches of threads that have exited
-        self.dead_inv = 0
-        self.alive = True
+        self.first_ns = self.last_ns = t_ns
+        self.own_ns = 0  # own CPU (clock), last reading
+        self.user_ticks = self.sys_ticks = 0  # stat's split of own CPU, for its proportion
+        self.child_user_ns = self.child_sys_ns = 0  # reaped children, last stat
+        self.cpu_ns = 0  # own + reaped children
+        self.rss_bytes = self.vms_bytes = 0
+        self.hwm_bytes = self.vm_peak_bytes = self.swap_bytes = 0
+        self.ctx_vol = self.ctx_inv = 0
+        self.dead_vol = self.dead_inv = 0  # switches of threads that have exited
 
 
 class TreeSampler:
@@ -128,37 +139,36 @@ class TreeSampler:
         root: Path = Path("/"),
         use_clock: bool = True,
         start_ns: int | None = None,
+        measure_cost: bool = True,
     ) -> None:
         self.root_pid = root_pid
         self.session = session
         self.meter = meter
+        self.meter_every_tick = meter is not None and not getattr(meter, "estimate", True)
         self.fs = root
         self.use_clock = use_clock and root == Path("/")
         self.memory_interval_ns = memory_interval_ns
         self.status_interval_ns = status_interval_ns
+        self.measure_cost = measure_cost
         self.rows = Rows()
         self.seq = 0
-        self.procs: dict[int, _Proc] = {}
+        self.procs: dict[int, _Proc] = {}  # parents before their children
         self.gone: dict[int, _Proc] = {}  # processes that left the tree, for the processes table
         self.dirty_procs: set[int] = set()
         self.dirty_threads: dict[int, _Thread] = {}
         self.thread_pid: dict[int, int] = {}
         self.warnings: list[str] = []
         # Time and switches of processes gilwatt reaped itself (their rusage, children included).
-        self.reaped_user_ns = 0
-        self.reaped_sys_ns = 0
-        self.reaped_vol = 0
-        self.reaped_inv = 0
-        self.gone_vol = 0  # last known switches of processes that left without our reaping
-        self.gone_inv = 0
+        self.reaped_user_ns = self.reaped_sys_ns = 0
+        self.reaped_vol = self.reaped_inv = 0
+        self.gone_vol = self.gone_inv = 0  # last known switches of processes that left
         self.last = (0, 0, 0)  # tree (cpu, user, sys) of the previous sample
         self.ctx = (0, 0)
+        self.cores: list[tuple[int, int]] = []
         self.tree_rss = array("q")  # per sample seq: tree RSS, for region peaks
         self.hwm_at: dict[int, dict[int, int]] = {}  # seq -> {pid: VmHWM} for marker samples
-        self.next_status_ns = 0
-        self.next_detail_ns = 0
-        self.last_smaps_ns = 0
-        self.sample_cpu_ns = 0  # this sampler's own CPU spent inside sample()
+        self.next_status_ns = self.next_detail_ns = self.last_smaps_ns = 0
+        self.sample_cpu_ns = 0  # this sampler's own CPU inside sample() (if measure_cost)
         self.samples_taken = 0
         self.cpu = CoreStatReader(root)
         self._loadavg_fd = _open_optional(root / "proc" / "loadavg")
@@ -178,18 +188,19 @@ class TreeSampler:
         base = self.fs / "proc" / str(pid)
         try:
             proc.stat_fd = procfs.open_file(base / "stat", pid)
+            proc.statm_fd = procfs.open_file(base / "statm", pid)
             proc.status_fd = procfs.open_file(base / "status", pid)
-        except (ProcessGone, ProbeUnavailable):
-            _close(proc.stat_fd)
-            return False
-        try:
             proc.smaps = SmapsRollupReader(pid, self.fs)
         except (ProcessGone, ProbeUnavailable):
-            proc.smaps = None
+            for fd in (proc.stat_fd, proc.statm_fd, proc.status_fd):
+                _close(fd)
+            return False
         proc.cmdline = procfs.read_cmdline(self.fs, pid)
         self.procs[pid] = proc
         self.dirty_procs.add(pid)
-        self._rescan_threads(proc, t_ns)
+        if not self._read_stat(proc, t_ns, DETAIL):
+            self._drop_process(proc)
+            return False
         return True
 
     def _rescan_threads(self, proc: _Proc, t_ns: int) -> None:
@@ -207,19 +218,14 @@ class TreeSampler:
                 continue
             thread = _Thread(tid, fd, t_ns)
             thread.name = procfs.read_comm(self.fs, proc.pid, tid)
-            try:
-                thread.stat_fd = procfs.open_file(task / str(tid) / "stat", tid)
-            except (ProcessGone, ProbeUnavailable):
-                thread.stat_fd = -1
             proc.threads[tid] = thread
             self.thread_pid[tid] = proc.pid
             self.dirty_threads[tid] = thread
 
     def _drop_thread(self, proc: _Proc, tid: int) -> None:
         thread = proc.threads.pop(tid)
-        _close(thread.fd)
-        _close(thread.stat_fd)
-        _close(thread.status_fd)
+        for fd in (thread.fd, thread.stat_fd, thread.status_fd, thread.children_fd):
+            _close(fd)
         proc.dead_vol += thread.ctx_vol
         proc.dead_inv += thread.ctx_inv
         self.dirty_threads[tid] = thread
@@ -228,12 +234,10 @@ class TreeSampler:
         """The process left /proc: its time now sits in its parent's children time."""
         for tid in list(proc.threads):
             self._drop_thread(proc, tid)
-        _close(proc.stat_fd)
-        _close(proc.status_fd)
-        if proc.smaps is not None:
-            proc.smaps.close()
-        proc.alive = False
-        del self.procs[proc.pid]
+        for fd in (proc.stat_fd, proc.statm_fd, proc.status_fd):
+            _close(fd)
+        proc.stat_fd = proc.statm_fd = proc.status_fd = -1
+        self.procs.pop(proc.pid, None)
         self.gone[proc.pid] = proc
         self.gone_vol += proc.dead_vol
         self.gone_inv += proc.dead_inv
@@ -244,19 +248,19 @@ class TreeSampler:
         proc = self.procs.get(pid)
         if proc is not None:
             proc.ctx_vol = proc.ctx_inv = proc.dead_vol = proc.dead_inv = 0
-            proc.cpu_ns = int((rusage.ru_utime + rusage.ru_stime) * 1e9)
+            proc.cpu_ns = round((rusage.ru_utime + rusage.ru_stime) * 1e9)
             self._drop_process(proc)
-        self.reaped_user_ns += int(rusage.ru_utime * 1e9)
-        self.reaped_sys_ns += int(rusage.ru_stime * 1e9)
+        self.reaped_user_ns += round(rusage.ru_utime * 1e9)
+        self.reaped_sys_ns += round(rusage.ru_stime * 1e9)
         self.reaped_vol += rusage.ru_nvcsw
         self.reaped_inv += rusage.ru_nivcsw
 
     def find_children(self, t_ns: int) -> None:
         """Adopt new children of tree processes, and orphans re-parented to gilwatt."""
         for proc in list(self.procs.values()):
-            if not proc.alive or proc.state == "Z":
+            if proc.state == "Z":
                 continue
-            for child in procfs.children_of(self.fs, proc.pid, list(proc.threads) or None):
+            for child in self._children(proc):
                 if child not in self.procs:
                     self.add_process(child, t_ns)
         if self.session is None:
@@ -268,6 +272,20 @@ class TreeSampler:
             if data and procfs.parse_stat(data.encode()).session == self.session:
                 self.add_process(child, t_ns)
 
+    def _children(self, proc: _Proc) -> set[int]:
+        """Children forked by any thread of ``proc`` (kept-open ``task/<tid>/children``)."""
+        found: set[int] = set()
+        task = self.fs / "proc" / str(proc.pid) / "task"
+        for thread in tuple(proc.threads.values()):
+            try:
+                if thread.children_fd < 0:
+                    thread.children_fd = procfs.open_file(task / str(thread.tid) / "children", thread.tid)
+                data = os.pread(thread.children_fd, 65536, 0)
+            except (OSError, ProcessGone, ProbeUnavailable):
+                continue
+            found.update(int(word) for word in data.split())
+        return found
+
     def zombie_orphans(self) -> list[int]:
         """Tree processes that are zombies waiting for gilwatt (not the root) to reap them."""
         return [
@@ -277,6 +295,7 @@ class TreeSampler:
         ]
 
     def pids(self) -> list[int]:
+        """Live (not zombie) processes of the tree."""
         return [p.pid for p in self.procs.values() if p.state != "Z"]
 
     # -- sampling ---------------------------------------------------------------------------------
@@ -295,45 +314,53 @@ class TreeSampler:
 
     def sample(self, trigger: str = "tick", scheduled_ns: int | None = None, reads: int = 0) -> int:
         """Read the tree now (plus the ``reads`` flags and any tier due); return the sample seq."""
-        cpu_start = time.thread_time_ns()
+        cpu_start = time.thread_time_ns() if self.measure_cost else 0
         t_ns = time.monotonic_ns()
         if t_ns >= self.next_status_ns:
             reads |= STATUS
             self.next_status_ns = t_ns + self.status_interval_ns
         if t_ns >= self.next_detail_ns:
-            reads |= DETAIL | STATUS | CTX | SMAPS
+            reads |= STATUS | CTX | DETAIL | SMAPS
             self.next_detail_ns = t_ns + self.memory_interval_ns
         elif trigger == "marker" and t_ns - self.last_smaps_ns >= MARKER_SMAPS_GAP_NS:
             reads |= SMAPS  # USS/PSS at region boundaries too, unless markers come thick and fast
         if reads & SMAPS:
             self.last_smaps_ns = t_ns
-        if reads & DETAIL or self._new_pid_created():
+        if reads & DETAIL or (reads & STATUS and self._new_pid_created()):
             self.find_children(t_ns)
         seq = self.seq
         self.seq += 1
         rows = self.rows
-        cpu, user, system, rss, vms, threads = self._read_processes(seq, t_ns, reads & DETAIL)
+        self._read_processes(seq, t_ns, reads)
         if reads:
             self._read_status(t_ns, reads)
-        cores = self.cpu.read()
-        core_rows = rows.cores
-        for index, (busy, total) in enumerate(cores):
-            core_rows.append((seq, index, busy, total))
+            cores = self.cores = self.cpu.read()
+            for index, (busy, total) in enumerate(cores):
+                rows.cores.append((seq, index, busy, total))
         energy: int | None = None
-        if self.meter is not None:
-            energy, zones = self.meter.sample(t_ns, cores)
+        if self.meter is not None and (reads or self.meter_every_tick):
+            energy, zones = self.meter.sample(t_ns, self.cores)
             for zone, value in zones.items():
                 rows.energy.append((seq, zone, value))
+        cpu = user = system = rss = vms = threads = swap = 0
+        for proc in self.procs.values():
+            own, ut, st = proc.own_ns, proc.user_ticks, proc.sys_ticks
+            own_user = own * ut // (ut + st) if ut + st else own
+            cpu += own + proc.child_user_ns + proc.child_sys_ns
+            user += own_user + proc.child_user_ns
+            system += own - own_user + proc.child_sys_ns
+            rss += proc.rss_bytes
+            vms += proc.vms_bytes
+            swap += proc.swap_bytes
+            if proc.state != "Z":
+                threads += proc.num_threads
         cpu += self.reaped_user_ns + self.reaped_sys_ns
         user += self.reaped_user_ns
         system += self.reaped_sys_ns
-        if cpu < self.last[0]:  # a child reaped between two reads: keep the tree monotone
+        if cpu < self.last[0]:  # a child was reaped between two reads: keep the tree monotone
             cpu, user, system = self.last
         self.last = (cpu, user, system)
         vol, inv = self.ctx
-        swap = 0
-        for proc in self.procs.values():
-            swap += proc.swap_bytes
         rows.samples.append(
             (seq, t_ns, scheduled_ns, trigger, cpu, user, system, rss, vms, swap, threads,
              len(self.procs), vol, inv, energy)
@@ -342,55 +369,42 @@ class TreeSampler:
         if trigger == "marker":
             self.hwm_at[seq] = {p.pid: p.hwm_bytes for p in self.procs.values()}
         self.samples_taken += 1
-        self.sample_cpu_ns += time.thread_time_ns() - cpu_start
+        if self.measure_cost:
+            self.sample_cpu_ns += time.thread_time_ns() - cpu_start
         return seq
 
-    def _read_processes(self, seq: int, t_ns: int, rescan: int) -> tuple[int, int, int, int, int, int]:
-        """Tick tier of every process and thread; returns tree (cpu, user, sys, rss, vms, threads)."""
+    def _read_processes(self, seq: int, t_ns: int, reads: int) -> None:
+        """The tick tier of every process and (a share of) its threads."""
         pread = os.pread
         clock = time.clock_gettime_ns if self.use_clock else None
         thread_rows = self.rows.threads
-        cpu = user = system = rss = vms = threads = 0
+        with_stat = reads != 0 or clock is None
+        every_thread = reads & CTX
         gone: list[_Proc] = []
         for proc in self.procs.values():
             try:
-                data = pread(proc.stat_fd, 1024, 0)
+                statm = pread(proc.statm_fd, 256, 0)  # first: it fails once the process is reaped
+                if clock is not None:
+                    proc.own_ns = clock(proc.clock)
             except OSError:
                 gone.append(proc)
                 continue
-            f = data[data.rfind(b")") + 2 :].split()
-            ut, st, cut, cst = int(f[11]), int(f[12]), int(f[13]), int(f[14])
-            own_ns = (ut + st) * NS_PER_TICK
-            if clock is not None:
-                try:
-                    own_ns = clock(proc.clock)
-                except OSError:
-                    pass
-            own_user = own_ns * ut // (ut + st) if ut + st else own_ns
-            cpu += own_ns + (cut + cst) * NS_PER_TICK
-            user += own_user + cut * NS_PER_TICK
-            system += own_ns - own_user + cst * NS_PER_TICK
-            proc.cpu_ns = own_ns + (cut + cst) * NS_PER_TICK
-            proc.last_ns = t_ns
-            if f[0] == b"Z":
-                if proc.state != "Z":
-                    proc.state = "Z"
-                    proc.ppid = int(f[1])
-                    self.dirty_procs.add(proc.pid)
+            if with_stat and not self._read_stat(proc, t_ns, reads & DETAIL):
+                gone.append(proc)
                 continue
-            rss += int(f[21]) * PAGE_SIZE
-            vms += int(f[20])
-            n = int(f[17])
-            threads += n
-            if n != proc.num_threads or rescan:
-                proc.ppid = int(f[1])
-                proc.num_threads = n
-                self._rescan_threads(proc, t_ns)
-                if rescan:  # after an exec the command line is the new program's
-                    cmdline = procfs.read_cmdline(self.fs, proc.pid)
-                    if cmdline and cmdline != proc.cmdline:
-                        proc.cmdline = cmdline
-            for thread in tuple(proc.threads.values()):
+            if proc.state == "Z":
+                proc.rss_bytes = proc.vms_bytes = 0
+                continue
+            vms, rss = statm.split(None, 2)[:2]
+            proc.vms_bytes = int(vms) * PAGE_SIZE
+            proc.rss_bytes = int(rss) * PAGE_SIZE
+            proc.last_ns = t_ns
+            share = tuple(proc.threads.values())
+            if not every_thread and len(share) > THREADS_PER_TICK:
+                start = proc.rotation % len(share)
+                proc.rotation = start + THREADS_PER_TICK
+                share = (share + share)[start : start + THREADS_PER_TICK]
+            for thread in share:
                 try:
                     raw = pread(thread.fd, 128, 0)
                 except OSError:
@@ -399,19 +413,54 @@ class TreeSampler:
                 thread.cpu_ns = cpu_ns = int(raw[: raw.find(b" ")])
                 thread.last_ns = t_ns
                 thread_rows.append((seq, thread.tid, cpu_ns, thread.core))
-        for proc in gone:
-            self._drop_process(proc)
-        return cpu, user, system, rss, vms, threads
+        if gone:
+            for proc in gone:
+                self._drop_process(proc)
+            if not with_stat:  # the parents' children time now holds the leavers' time
+                for proc in list(self.procs.values()):
+                    if not self._read_stat(proc, t_ns, 0):
+                        self._drop_process(proc)
+
+    def _read_stat(self, proc: _Proc, t_ns: int, rescan: int) -> bool:
+        """``stat``: the user/sys split, children time, thread count, state; False if gone."""
+        try:
+            data = os.pread(proc.stat_fd, 1024, 0)
+        except OSError:
+            return False
+        f = procfs.stat_fields(data)
+        proc.user_ticks, proc.sys_ticks = int(f[11]), int(f[12])
+        proc.child_user_ns = int(f[13]) * NS_PER_TICK
+        proc.child_sys_ns = int(f[14]) * NS_PER_TICK
+        if not self.use_clock:
+            proc.own_ns = (proc.user_ticks + proc.sys_ticks) * NS_PER_TICK
+        proc.cpu_ns = proc.own_ns + proc.child_user_ns + proc.child_sys_ns
+        proc.last_ns = t_ns
+        if f[0] == b"Z":
+            if proc.state != "Z":
+                proc.state = "Z"
+                proc.ppid = int(f[1])
+                self.dirty_procs.add(proc.pid)
+            return True
+        n = int(f[17])
+        if n != proc.num_threads or rescan:
+            proc.ppid = int(f[1])
+            proc.num_threads = n
+            self._rescan_threads(proc, t_ns)
+            if rescan:  # after an exec the command line is the new program's
+                cmdline = procfs.read_cmdline(self.fs, proc.pid)
+                if cmdline and cmdline != proc.cmdline:
+                    proc.cmdline = cmdline
+                    self.dirty_procs.add(proc.pid)
+        return True
 
     def _read_status(self, t_ns: int, reads: int) -> None:
-        """Peaks, swap and thread cores; context switches (CTX) and smaps_rollup (DETAIL)."""
-        pread = os.pread
-        with_ctx = bool(reads & CTX)
+        """Peaks and swap; with CTX, threads' switches and cores; with SMAPS, USS/PSS."""
+        with_ctx = reads & CTX
         for proc in self.procs.values():
             if proc.state == "Z":
                 continue
             try:
-                status = procfs.parse_status(pread(proc.status_fd, 4096, 0))
+                status = procfs.parse_status(os.pread(proc.status_fd, 4096, 0))
             except (OSError, ValueError):
                 continue
             if status.hwm_bytes > proc.hwm_bytes or status.vm_peak_bytes > proc.vm_peak_bytes:
@@ -419,15 +468,9 @@ class TreeSampler:
                 proc.vm_peak_bytes = max(proc.vm_peak_bytes, status.vm_peak_bytes)
                 self.dirty_procs.add(proc.pid)
             proc.swap_bytes = max(status.swap_bytes, 0)
-            for thread in tuple(proc.threads.values()):
-                if thread.stat_fd >= 0:
-                    try:
-                        thread.core = int(procfs.stat_fields(pread(thread.stat_fd, 1024, 0))[36])
-                    except (OSError, IndexError, ValueError):
-                        pass
-                if with_ctx:
-                    self._read_thread_ctx(proc, thread, reads & DETAIL)
             if with_ctx:
+                for thread in tuple(proc.threads.values()):
+                    self._read_thread_detail(proc, thread, reads & DETAIL)
                 proc.ctx_vol = proc.dead_vol + sum(t.ctx_vol for t in proc.threads.values())
                 proc.ctx_inv = proc.dead_inv + sum(t.ctx_inv for t in proc.threads.values())
             if reads & SMAPS and proc.smaps is not None:
@@ -439,18 +482,22 @@ class TreeSampler:
             inv = self.gone_inv + self.reaped_inv + sum(p.ctx_inv for p in self.procs.values())
             self.ctx = (max(vol, self.ctx[0]), max(inv, self.ctx[1]))
 
-    def _read_thread_ctx(self, proc: _Proc, thread: _Thread, names: int) -> None:
+    def _read_thread_detail(self, proc: _Proc, thread: _Thread, names: int) -> None:
+        """A thread's context switches (task status) and last core (task stat)."""
         task = self.fs / "proc" / str(proc.pid) / "task" / str(thread.tid)
         try:
             if thread.status_fd < 0:
                 thread.status_fd = procfs.open_file(task / "status", thread.tid)
+                thread.stat_fd = procfs.open_file(task / "stat", thread.tid)
             status = procfs.parse_status(os.pread(thread.status_fd, 4096, 0))
-        except (OSError, ProcessGone, ProbeUnavailable, ValueError):
+            thread.core = int(procfs.stat_fields(os.pread(thread.stat_fd, 1024, 0))[36])
+        except (OSError, ProcessGone, ProbeUnavailable, ValueError, IndexError):
             return
         if status.ctx_voluntary >= 0:
             thread.ctx_vol = status.ctx_voluntary
             thread.ctx_inv = status.ctx_involuntary
-        if names:
+        if names and thread.name_checks > 0:
+            thread.name_checks -= 1
             name = procfs.read_comm(self.fs, proc.pid, thread.tid)
             if name and name != thread.name:  # programs often name a thread after it started
                 thread.name = name
@@ -470,7 +517,7 @@ class TreeSampler:
             (t.tid, self.thread_pid.get(t.tid, 0), t.name, t.first_ns, t.last_ns)
             for t in self.dirty_threads.values()
         ]
-        # Live threads' last_ns moves every tick; refresh them at each drain.
+        # Live processes' and threads' last_ns move every tick: refresh them at each drain.
         self.dirty_procs = set(self.procs)
         self.dirty_threads = {t.tid: t for p in self.procs.values() for t in p.threads.values()}
         return rows, procs, threads
@@ -497,7 +544,5 @@ def _open_optional(path: Path) -> int:
 
 def _close(fd: int) -> None:
     if fd >= 0:
-        try:
+        with contextlib.suppress(OSError):
             os.close(fd)
-        except OSError:
-            pass

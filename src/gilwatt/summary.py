@@ -174,8 +174,12 @@ def format_summary(
         f"  memory       peak RSS {size(s.peak_rss_bytes)} (exact), peak VMS {size(s.peak_vms_bytes)},"
         f" USS {size(s.peak_uss_bytes)}, PSS {size(s.peak_pss_bytes)}"
     )
-    lines.append(f"  energy       {_energy(s.energy_uj, s.energy_source, info.idle_power_w, s.wall_ns)}")
-    lines.append(f"  sampling     {_sampling(info, sampler_cpu_ns, samples, missed_deadlines, s.wall_ns)}")
+    lines.append(
+        f"  energy       {_energy(s.energy_uj, s.energy_source, info.idle_power_w, s.wall_ns)}"
+    )
+    lines.append(
+        f"  sampling     {_sampling(info, sampler_cpu_ns, samples, missed_deadlines, s.wall_ns)}"
+    )
     if info.attrs:
         shown = ", ".join(f"{k}={v}" for k, v in sorted(info.attrs.items()))
         lines.append(f"  annotations  {shown}")
@@ -244,8 +248,12 @@ def _region_table(figures: list[RegionFigures]) -> list[str]:
     lines = ["  regions (CPU tree = whole process tree between the boundary samples; prog CPU ="
              " the program's own process_time; util in cores):"]  # fmt: skip
     for row in rows:
-        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]
+        cells = [row[0].ljust(widths[0])] + [
+            c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)
+        ]
         lines.append("    " + "  ".join(cells).rstrip())
     if len(figures) > MAX_REGION_ROWS:
-        lines.append(f"    ... and {len(figures) - MAX_REGION_ROWS} more regions (gilwatt export for all)")
+        lines.append(
+            f"    ... and {len(figures) - MAX_REGION_ROWS} more regions (gilwatt export for all)"
+        )
     return lines

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import OpenedPage, save_screenshot
+from browser_helpers import OpenedPage, save_screenshot
 
 import report_fixtures as F
 from gilwatt.report import render_run_report, render_study_report

@@ -110,7 +110,9 @@ def analyse_energy_time(runs: Sequence[RunRecord]) -> EnergyTime:
     """The three regressions over the valid runs that have both time and energy."""
     pts: list[tuple[float, float, float | None]] = []
     for r in runs:
-        t, e = r.metrics.get("time_s"), r.metrics.get("energy_j")
+        # the energy's own window (boundary samples), not the markers' region time
+        t = r.metrics.get("window_s") or r.metrics.get("time_s")
+        e = r.metrics.get("energy_j")
         if r.valid and t is not None and e is not None and t > 0 and e > 0:
             pts.append((t, e, r.metrics.get("cpu_util")))
     sources = sorted({r.energy_source for r in runs if r.valid and r.energy_source})

@@ -5,11 +5,18 @@ sampler read exactly when the markers arrived, except:
 
 - ``peak_uss_bytes``: the low-tier (smaps_rollup, ~1 s) samples are too sparse to clip to a
   short region, so it is the whole run's peak of the tree's summed USS;
-- ``run_maxrss_bytes``: the kernel's exact peak RSS of the whole reaped tree (wait4).
+- ``run_maxrss_bytes``: the kernel's exact peak RSS of the whole reaped tree (wait4);
+- ``threads_seen``: threads the sampler saw over the whole run.
 
 ``peak_rss_bytes`` is the region's peak tree RSS, else the highest sampled RSS inside the
 region, else the whole run's ru_maxrss. CPU time is the tree's (boundary samples), else the
 target process's own process_time at the markers.
+
+Rates pair each counter with its own window: figures read from the boundary samples (tree CPU,
+energy, context switches) are divided by the time between those two samples, which trails
+the markers by the sampler's reaction time; the program's own process_time is divided by
+the region's wall time. So average power is never energy from one window over time from
+another (a flaw of the paper's pipeline).
 """
 
 from __future__ import annotations
@@ -37,6 +44,9 @@ METRICS: dict[str, MetricSpec] = {
     m.key: m
     for m in (
         MetricSpec("time_s", "time", "wall time of the region", "s", 1.0, "faster", "slower"),
+        MetricSpec(
+            "window_s", "window", "time between the boundary samples", "s", 1.0, ratio=False
+        ),
         MetricSpec("cpu_s", "cpu", "CPU time (user + sys) of the tree", "s", 1.0),
         MetricSpec("cpu_user_s", "user", "user CPU time", "s", 1.0),
         MetricSpec("cpu_sys_s", "sys", "system CPU time", "s", 1.0),
@@ -53,7 +63,7 @@ METRICS: dict[str, MetricSpec] = {
         MetricSpec("cpu_util_per_worker", "util/worker", "CPU utilisation per worker", "", 1.0),
         MetricSpec("sys_share", "sys-share", "system-time share of CPU time", "", 1.0, ratio=False),
         MetricSpec("core_balance", "balance", "core balance (1 = even)", "", 1.0, ratio=False),
-        MetricSpec("max_threads", "threads", "most threads seen", "", 1.0, ratio=False),
+        MetricSpec("threads_seen", "threads", "threads seen during the run", "", 1.0, ratio=False),
     )
 }
 
@@ -113,14 +123,18 @@ def compute(raw: Mapping[str, Any], workers: int) -> dict[str, float | None]:
     out["time_s"] = time_s
     if time_s <= 0:
         return out
+    window_ns = _delta(raw.get("b_t_ns"), raw.get("e_t_ns"))
+    sample_s = window_ns / NS_PER_S if window_ns is not None and window_ns > 0 else time_s
+    out["window_s"] = sample_s
     tree_cpu = _delta(raw.get("b_cpu_ns"), raw.get("e_cpu_ns"))
     process_cpu = _delta(raw.get("process_cpu_begin_ns"), raw.get("process_cpu_end_ns"))
     cpu_ns = tree_cpu if tree_cpu is not None else process_cpu
+    cpu_window_s = sample_s if tree_cpu is not None else time_s
     user_ns = _delta(raw.get("b_cpu_user_ns"), raw.get("e_cpu_user_ns"))
     sys_ns = _delta(raw.get("b_cpu_sys_ns"), raw.get("e_cpu_sys_ns"))
     if cpu_ns is not None:
         out["cpu_s"] = cpu_ns / NS_PER_S
-        util = cpu_ns / NS_PER_S / time_s
+        util = cpu_ns / NS_PER_S / cpu_window_s
         out["cpu_util"] = util
         out["cpu_util_per_worker"] = util / max(workers, 1)
     if user_ns is not None and sys_ns is not None:
@@ -131,13 +145,13 @@ def compute(raw: Mapping[str, Any], workers: int) -> dict[str, float | None]:
     energy_uj = _delta(raw.get("b_energy_uj"), raw.get("e_energy_uj"))
     if energy_uj is not None:
         out["energy_j"] = energy_uj / 1e6
-        out["power_w"] = energy_uj / 1e6 / time_s
+        out["power_w"] = energy_uj / 1e6 / sample_s
     vol = _delta(raw.get("b_ctx_voluntary"), raw.get("e_ctx_voluntary"))
     invol = _delta(raw.get("b_ctx_involuntary"), raw.get("e_ctx_involuntary"))
-    out["ctx_vol_per_s"] = _per_s(vol, time_s)
-    out["ctx_invol_per_s"] = _per_s(invol, time_s)
+    out["ctx_vol_per_s"] = _per_s(vol, sample_s)
+    out["ctx_invol_per_s"] = _per_s(invol, sample_s)
     if vol is not None and invol is not None:
-        out["ctx_per_s"] = (vol + invol) / time_s
+        out["ctx_per_s"] = (vol + invol) / sample_s
     rss = (
         raw.get("region_peak_rss_bytes")
         or raw.get("sampled_peak_rss_bytes")
@@ -148,7 +162,7 @@ def compute(raw: Mapping[str, Any], workers: int) -> dict[str, float | None]:
         ("run_maxrss_bytes", "ru_maxrss_bytes"),
         ("peak_vms_bytes", "sampled_peak_vms_bytes"),
         ("peak_uss_bytes", "peak_uss_bytes"),
-        ("max_threads", "max_threads"),
+        ("threads_seen", "threads_seen"),
     ):
         value = raw.get(src)
         out[key] = None if value is None else float(value)

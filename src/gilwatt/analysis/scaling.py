@@ -98,7 +98,7 @@ def _fit(
     ss_res = float(np.sum(resid**2))
     ss_tot = float(np.sum((s - s.mean()) ** 2))
     dof = informative - k
-    note = "exact fit: no spare point to judge it" if dof == 0 else ""
+    note = "no spare point: fit quality cannot be judged" if dof == 0 else ""
     return Fit(
         params={name: float(v) for name, v in zip(names, best.x, strict=True)},
         r2=None if ss_tot == 0 else 1.0 - ss_res / ss_tot,

@@ -278,6 +278,13 @@ def _write_run(
         ],
     )
     conn.executemany(
+        "INSERT INTO threads (run_id, tid, pid, name, first_ns, last_ns) VALUES (?, ?, 100, ?, ?, ?)",
+        [
+            (run_id, 100 + i, "MainThread" if i == 0 else f"worker-{i}", start, end)
+            for i in range(threads)
+        ],
+    )
+    conn.executemany(
         "INSERT INTO core_samples VALUES (?, ?, ?, ?, ?)",
         [
             (run_id, s, core, busy if s == n - 2 else 0, 1000 if s == n - 2 else 0)

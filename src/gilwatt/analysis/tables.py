@@ -84,7 +84,9 @@ def median_iqr(cs: CellStats, mode: str, metric: str) -> str:
     if summary is None:
         return DASH
     scale = METRICS[metric].scale
-    return f"{num(summary.median / scale)} ±{num(summary.iqr / 2 / scale)}"
+    median = num(summary.median / scale)
+    decimals = len(median.split(".")[1]) if "." in median else 0
+    return f"{median} ±{summary.iqr / 2 / scale:.{decimals}f}"
 
 
 # -- layout ------------------------------------------------------------------------------------
@@ -369,7 +371,7 @@ def render_markdown(result: CompareResult) -> str:
         lines.extend(f"   - {e}" for e in f.evidence)
     headers, rows = excluded_rows(result)
     lines += ["", f"## excluded runs ({len(rows)})", ""]
-    lines += markdown_table(headers, rows) if rows else ["none"]
+    lines += markdown_table(headers, rows, numeric_from=len(headers)) if rows else ["none"]
     return "\n".join(lines) + "\n"
 
 

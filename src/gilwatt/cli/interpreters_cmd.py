@@ -9,7 +9,7 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from gilwatt.errors import ConfigError
+from gilwatt.errors import ConfigError, InterpreterError
 
 if TYPE_CHECKING:
     from gilwatt.interpreters import Interpreter, ProgressEvent
@@ -100,11 +100,10 @@ def _list(args: argparse.Namespace, extra: list[str]) -> int:
     pair = matched_pair(interpreters=found)
     if args.pair:
         if pair is None:
-            print(
-                "gilwatt: no matched GIL / free-threaded pair found; run `gilwatt interpreters provision`.",
-                file=sys.stderr,
+            raise InterpreterError(
+                "no matched GIL / free-threaded pair among the interpreters found.",
+                hint="Run `gilwatt interpreters provision` to build one.",
             )
-            return 1
         found = list(pair)
     if args.json:
         print(json.dumps([i.to_json() for i in found], indent=2))

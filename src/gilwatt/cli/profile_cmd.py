@@ -62,21 +62,51 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     what = parser.add_argument_group("what to run")
     what.add_argument("-m", dest="module", metavar="MODULE", help="run a module, like python -m")
-    what.add_argument("--cmd", action="store_true", help="run the command as is (not a Python script)")
-    what.add_argument("--python", metavar="PATH|NAME", help="interpreter (a path or a name from `gilwatt interpreters`; default: python3 on PATH)")
-    what.add_argument("--env", action="append", default=[], metavar="K=V", help="set a variable for the target (repeatable)")
+    what.add_argument(
+        "--cmd", action="store_true", help="run the command as is (not a Python script)"
+    )
+    what.add_argument(
+        "--python",
+        metavar="PATH|NAME",
+        help="interpreter (a path or a name from `gilwatt interpreters`; default: python3 on PATH)",
+    )
+    what.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="set a variable for the target (repeatable)",
+    )
     how = parser.add_argument_group("sampling")
-    how.add_argument("--interval", default="10ms", help="sampling interval: 10ms, 0.01, 1khz (default 10ms)")
-    how.add_argument("--memory-interval", default="1s", help="USS/PSS (smaps_rollup) interval (default 1s)")
+    how.add_argument(
+        "--interval", default="10ms", help="sampling interval: 10ms, 0.01, 1khz (default 10ms)"
+    )
+    how.add_argument(
+        "--memory-interval", default="1s", help="USS/PSS (smaps_rollup) interval (default 1s)"
+    )
     how.add_argument("--timeout", help="stop the target after this long (e.g. 60s); exit 124")
     how.add_argument("--idle-baseline", help="measure idle power for this long first (e.g. 2s)")
-    how.add_argument("--cpu-tdp", type=float, metavar="W", help="CPU TDP in watts for the energy model")
-    how.add_argument("--energy-model", metavar="NAME", help="force an energy source: rapl, ccf-linear, teads-tdp...")
+    how.add_argument(
+        "--cpu-tdp", type=float, metavar="W", help="CPU TDP in watts for the energy model"
+    )
+    how.add_argument(
+        "--energy-model",
+        metavar="NAME",
+        help="force an energy source: rapl, ccf-linear, teads-tdp...",
+    )
     out = parser.add_argument_group("output")
-    out.add_argument("-o", "--output", default="gilwatt.db", metavar="FILE", help="result store (default ./gilwatt.db)")
+    out.add_argument(
+        "-o",
+        "--output",
+        default="gilwatt.db",
+        metavar="FILE",
+        help="result store (default ./gilwatt.db)",
+    )
     out.add_argument("--label", default="", help="a label stored with the run")
     out.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
-    out.add_argument("-q", "--quiet", action="store_true", help="do not pass the target's output through")
+    out.add_argument(
+        "-q", "--quiet", action="store_true", help="do not pass the target's output through"
+    )
     parser.add_argument("target", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
 
 
@@ -88,13 +118,17 @@ def build_argv(args: argparse.Namespace, python: str | None) -> list[str]:
     cwd = Path.cwd()
     if args.cmd:
         if not target:
-            raise ConfigError("--cmd needs a command.", hint="Write: gilwatt profile --cmd prog args...")
+            raise ConfigError(
+                "--cmd needs a command.", hint="Write: gilwatt profile --cmd prog args..."
+            )
         return target
     assert python is not None
     module = args.module
     if module is None and target[:1] == ["-m"]:
         if len(target) < 2:
-            raise ConfigError("-m needs a module name.", hint="Write: gilwatt profile -m module args...")
+            raise ConfigError(
+                "-m needs a module name.", hint="Write: gilwatt profile -m module args..."
+            )
         module, target = target[1], target[2:]
     if module is not None:
         _check_module(python, module, args)
@@ -117,7 +151,9 @@ def _check_module(python: str, module: str, args: argparse.Namespace) -> None:
     env.update(parse_env(args.env))
     code = "import importlib.util,sys; sys.exit(0 if importlib.util.find_spec(sys.argv[1]) else 3)"
     try:
-        done = subprocess.run([python, "-c", code, module], env=env, capture_output=True, timeout=60)
+        done = subprocess.run(
+            [python, "-c", code, module], env=env, capture_output=True, timeout=60
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise ConfigError(f"cannot check module {module!r} with {python}: {exc}.") from exc
     if done.returncode != 0:
@@ -158,7 +194,11 @@ def run(args: argparse.Namespace) -> int:
     interval = parse_duration_ns(args.interval, "--interval", rates=True)
     memory_interval = parse_duration_ns(args.memory_interval, "--memory-interval", rates=True)
     timeout = parse_duration_ns(args.timeout, "--timeout") / 1e9 if args.timeout else None
-    idle = parse_duration_ns(args.idle_baseline, "--idle-baseline") / 1e9 if args.idle_baseline else 0.0
+    idle = (
+        parse_duration_ns(args.idle_baseline, "--idle-baseline") / 1e9
+        if args.idle_baseline
+        else 0.0
+    )
     env = parse_env(args.env)
     interp = _interpreter(args)
     argv = build_argv(args, interp.executable if interp is not None else None)

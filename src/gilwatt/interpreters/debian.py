@@ -216,9 +216,16 @@ def _private_apt(workdir: Path, archive: AptArchive, suite: str) -> list[str]:
 def _matching_version(package: str, version: str, options: list[str], suite: str) -> str:
     """The Debian version of ``package`` whose upstream part is ``version``."""
     apt_cache = shutil.which("apt-cache") or "apt-cache"
-    result = subprocess.run(
-        [apt_cache, *options, "showsrc", package], capture_output=True, text=True, check=False
-    )
+    try:
+        result = subprocess.run(
+            [apt_cache, *options, "showsrc", package],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise DebianUnavailable(f"apt-cache showsrc {package} failed: {exc}") from exc
     versions = re.findall(r"^Version:\s*(\S+)", result.stdout, flags=re.MULTILINE)
     for debian_version in versions:
         upstream = debian_version.split(":", 1)[-1].rsplit("-", 1)[0]

@@ -33,7 +33,7 @@ class Interpreter:
     abiflags: str = ""
     config_args: str = ""  # sysconfig CONFIG_ARGS: how it was built
     numpy: str | None = None  # numpy version importable from it, if any
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict, hash=False)
 
     @property
     def usable(self) -> bool:

@@ -56,8 +56,9 @@ def run_logged(
     """
     log_path.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
+    label = f"{step} {target}" if target else step
     with open(log_path, "ab") as log:
-        header = f"\n=== {step} {target}: {shlex.join(argv)} (in {cwd or os.getcwd()}) at {time.strftime('%Y-%m-%d %H:%M:%S')}\n"
+        header = f"\n=== {label}: {shlex.join(argv)} (in {cwd or os.getcwd()}) at {time.strftime('%Y-%m-%d %H:%M:%S')}\n"
         log.write(header.encode())
         log.flush()
         try:
@@ -77,7 +78,7 @@ def run_logged(
             ) from exc
         code = _wait_with_heartbeats(proc, step, target, log_path, progress, started, heartbeat_s)
         log.write(
-            f"=== {step} {target}: exit code {code} after {time.monotonic() - started:.1f} s\n".encode()
+            f"=== {label}: exit code {code} after {time.monotonic() - started:.1f} s\n".encode()
         )
     if code != 0:
         raise BuildError(step, str(log_path), log_tail(log_path), hint=hint)

@@ -10,8 +10,15 @@ from __future__ import annotations
 from gilwatt.report.api import (
     render_run_report,
     render_study_report,
+    write_figure,
     write_run_report,
     write_study_report,
 )
 
-__all__ = ["render_run_report", "render_study_report", "write_run_report", "write_study_report"]
+__all__ = [
+    "render_run_report",
+    "render_study_report",
+    "write_figure",
+    "write_run_report",
+    "write_study_report",
+]

@@ -61,8 +61,10 @@ def rate(
         return np.zeros(0), np.zeros(0)
     dt = np.diff(t)
     dc = np.diff(c)
+    # A cumulative counter of a process tree falls when a process leaves the tree (its CPU
+    # goes with it): that step has no meaningful rate, so it becomes a gap, not a dip.
     with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.where(dt > 0, dc / dt * 1e9, np.nan) * scale
+        r = np.where((dt > 0) & (dc >= 0), dc / dt * 1e9, np.nan) * scale
     return t[1:], r
 
 

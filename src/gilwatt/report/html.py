@@ -35,6 +35,15 @@ class Page:
     kind: str  # run | study
     parts: list[str] = field(default_factory=list)
     charts: list[dict[str, Any]] = field(default_factory=list)
+    _ids: dict[str, int] = field(default_factory=dict)
+
+    def new_id(self, *parts: str) -> str:
+        """A unique element id made readable from ``parts``: ``forest-threaded-objects``."""
+        words = "".join(ch if ch.isalnum() else "-" for ch in "-".join(parts).lower())
+        base = "-".join(w for w in words.split("-") if w)[:60] or "chart"
+        count = self._ids.get(base, 0) + 1
+        self._ids[base] = count
+        return base if count == 1 else f"{base}-{count}"
 
     def add(self, html: str) -> None:
         self.parts.append(html)

@@ -6,27 +6,13 @@ import json
 import shlex
 from collections.abc import Mapping
 
-import numpy as np
-
-from gilwatt.records import FloatArray, IntArray, Region, RunInfo, RunSummary, Timeline
+from gilwatt.records import Region, RunInfo, RunSummary, Timeline
 from gilwatt.report import escape, fmt
-from gilwatt.report.charts import (
-    Line,
-    decimate,
-    min_step_ns,
-    rate,
-    seconds,
-    thread_cpu_lines,
-)
 from gilwatt.report.html import Page, definition_list, table
-from gilwatt.report.svg import PALETTE, Series, XBand, XYChart, padded_domain
+from gilwatt.report.timelines import Timelines, energy_source_html
 
-MAX_BANDS = 200  # regions shaded on the timelines (the table lists more)
 MAX_TABLE_REGIONS = 1000
 OUTPUT_TAIL_BYTES = 8192
-ZOOM_GROUP = "timeline"
-MAX_LANES = 12
-MAX_CORE_LINES = 16
 
 
 def render_run_page(
@@ -64,7 +50,7 @@ def render_run_page(
 
 
 def _header(info: RunInfo, label: str) -> str:
-    status_cls = "ok" if info.status == "ok" else "bad"
+    status_cls = {"ok": "ok", "running": "untested"}.get(info.status, "bad")
     badges = [f'<span class="badge {status_cls}">{escape.text(info.status)}</span>']
     if fmt.is_estimate(info.energy_source):
         badges.append('<span class="badge estimate">energy: estimate</span>')
@@ -150,7 +136,7 @@ def _metadata(info: RunInfo, regions: list[Region]) -> str:
             ),
         )
     )
-    items.append(("Energy source", _energy_source_html(info.energy_source, info.idle_power_w)))
+    items.append(("Energy source", energy_source_html(info.energy_source, info.idle_power_w)))
     if info.env:
         env = " ".join(f"{k}={v}" for k, v in sorted(info.env.items()))
         items.append(("Environment set", f"<code>{escape.text(env)}</code>"))
@@ -159,17 +145,6 @@ def _metadata(info: RunInfo, regions: list[Region]) -> str:
     if info.study_id is not None:
         items.append(("Study", escape.text(str(info.study_id))))
     return f'<section class="metadata"><h2>Run</h2>{definition_list(items)}</section>'
-
-
-def _energy_source_html(source: str, idle_power_w: float | None) -> str:
-    if not source:
-        return "none (no energy probe was available)"
-    html = f"<code>{escape.text(source)}</code>"
-    if fmt.is_estimate(source):
-        html += ' <span class="badge estimate">estimate</span> modelled from CPU use, not measured'
-    if idle_power_w is not None:
-        html += escape.text(f" · idle power {fmt.power_w(idle_power_w)}")
-    return html
 
 
 def _compact(obj: object, limit: int = 400) -> str:
@@ -211,22 +186,21 @@ def _region_table(regions: list[Region], info: RunInfo) -> str:
     rows, attrs = [], []
     for i, r in enumerate(regions[:MAX_TABLE_REGIONS]):
         util = r.process_cpu_ns / r.wall_ns if r.wall_ns > 0 else None
-        gil = "–" if r.gil_begin is None else ("on" if r.gil_begin else "off")
+        gil = "?" if r.gil_begin is None else ("on" if r.gil_begin else "off")
         if r.gil_end is not None and r.gil_end != r.gil_begin:
             gil += "→" + ("on" if r.gil_end else "off")
-        detail = f"pid {r.pid} tid {r.tid}" + (f" · {_compact(r.attrs, 160)}" if r.attrs else "")
-        name = escape.text(r.name) + f'<div class="attrs">{escape.text(detail)}</div>'
+        detail = f"pid {r.pid} tid {r.tid} · CPU {fmt.duration_ns(r.process_cpu_ns)} · GIL {gil}"
+        if r.attrs:
+            detail += f" · {_compact(r.attrs, 160)}"
         rows.append(
             [
                 str(i),
-                name,
+                escape.text(r.name) + f'<div class="attrs">{escape.text(detail)}</div>',
                 escape.text(f"{(r.begin_ns - info.start_ns) / 1e9:.3f}"),
                 escape.text(fmt.duration_ns(r.wall_ns)),
-                escape.text(fmt.duration_ns(r.process_cpu_ns)),
                 escape.text(fmt.number(util, 3)),
                 escape.text(fmt.energy_uj(r.energy_uj)),
                 escape.text(fmt.bytes_(r.peak_rss_bytes)),
-                escape.text(gil),
             ]
         )
         attrs.append(f' data-region="{i}"')
@@ -234,7 +208,7 @@ def _region_table(regions: list[Region], info: RunInfo) -> str:
     if len(regions) > MAX_TABLE_REGIONS:
         more = f'<p class="note">{len(regions) - MAX_TABLE_REGIONS} more regions not listed.</p>'
     energy_h = "energy (est.)" if fmt.is_estimate(info.energy_source) else "energy"
-    headers = ["#", "region", "start s", "wall", "CPU", "cores", energy_h, "peak RSS", "GIL"]
+    headers = ["#", "region", "start s", "wall", "cores busy", energy_h, "peak RSS"]
     return (
         '<aside class="regions"><h3>Regions</h3>'
         + table(headers, rows, "region-table", attrs)

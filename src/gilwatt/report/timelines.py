@@ -186,7 +186,7 @@ class Timelines:
             return
         estimate = fmt.is_estimate(info.energy_source)
         tag = " (estimate)" if estimate else ""
-        source = "Source: " + _energy_source_html(info.energy_source, None)
+        source = "Source: " + energy_source_html(info.energy_source, None)
         x, power = self.rate(tl.energy_uj, 1e-6)
         idle = [(info.idle_power_w, "idle power")] if info.idle_power_w is not None else None
         self.chart("Power" + tag, "W", [Line("power", x, power, "W")], hlines=idle, note=source)
@@ -282,3 +282,14 @@ def _decimate_lines(lines: list[Line]) -> list[Line]:
         for i, y in zip(idx, ys, strict=True):
             out[i] = Line(lines[i].name, x, y, lines[i].unit)
     return [out[i] for i in range(len(lines))]
+
+
+def energy_source_html(source: str, idle_power_w: float | None) -> str:
+    if not source:
+        return "none (no energy probe was available)"
+    html = f"<code>{escape.text(source)}</code>"
+    if fmt.is_estimate(source):
+        html += ' <span class="badge estimate">estimate</span> modelled from CPU use, not measured'
+    if idle_power_w is not None:
+        html += escape.text(f" · idle power {fmt.power_w(idle_power_w)}")
+    return html

@@ -153,6 +153,12 @@ class Ledger:
         ).fetchall()
         return [StudyRunRow(*row) for row in found]
 
+    def status(self, study_id: int, run_key: str) -> str | None:
+        row = self.conn.execute(
+            "SELECT status FROM study_runs WHERE study_id = ? AND run_key = ?", (study_id, run_key)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
     def counts(self, study_id: int) -> dict[str, int]:
         counts = dict.fromkeys(STATUSES, 0)
         for status, n in self.conn.execute(

@@ -178,6 +178,8 @@ class _Runner:
             self._check_interpreters(block)
             self._idle_baseline(block)
             for planned in self._pending(block):
+                if self.ledger.status(self.study_id, planned.run_key) != "pending":
+                    continue  # skipped meanwhile (its interpreter went away)
                 self._run_one(planned)
                 if self.study.spec.cooldown_ns and self._pending_count():
                     self.sleep(self.study.spec.cooldown_ns / 1e9)
