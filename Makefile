@@ -28,7 +28,7 @@ $(VENV)/.installed: pyproject.toml
 venv: $(VENV)/.installed  ## create the venv and install gilwatt with its test tools
 
 pair: venv  ## provision the matched GIL / free-threaded pair unless one is found (cached per user)
-	$(GILWATT) interpreters provision
+	$(GILWATT) interpreters --pair >/dev/null || $(GILWATT) interpreters provision
 
 browser:  ## headless Chromium from Debian's packages, for the report tests
 	@command -v chromium >/dev/null 2>&1 || { \

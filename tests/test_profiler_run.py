@@ -6,7 +6,7 @@ import os
 import time
 from pathlib import Path
 
-from profiler_fixtures import output, query, run
+from profiler_fixtures import gil_python, output, query, run
 
 BURN = """
 def burn(seconds):
@@ -113,3 +113,55 @@ def test_gilwatt_environment_reaches_the_target(tmp_path: Path) -> None:
     assert output(tmp_path) == b"1 yes\n"
     ((env_json,),) = query(tmp_path, "SELECT env_json FROM runs")
     assert "EXTRA" in env_json and "PYTHONPATH" in env_json and "GILWATT_MARKER_FD" in env_json
+
+
+def test_ctrl_c_in_the_library_stores_the_run_then_raises(tmp_path: Path) -> None:
+    import os
+    import signal
+    import threading
+
+    import pytest
+
+    from gilwatt.profiler import ProfileInterrupted, ProfileRequest, profile
+
+    script = tmp_path / "t.py"
+    script.write_text("import time\ntime.sleep(30)\n")
+    request = ProfileRequest(
+        argv=[gil_python(), str(script)], store_path=tmp_path / "runs.db", passthrough=False,
+        term_grace_s=0.5,
+    )  # fmt: skip
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    began = time.monotonic()
+    with pytest.raises(ProfileInterrupted) as caught:
+        profile(request)
+    timer.join()
+    assert time.monotonic() - began < 10
+    assert caught.value.result.status == "interrupted"
+    assert query(tmp_path, "SELECT status FROM runs") == [("interrupted",)]
+    assert query(tmp_path, "SELECT count(*) FROM samples")[0][0] > 50
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+
+
+def test_without_setsid_a_seeded_peak_is_recognised(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    from gilwatt import launcher
+
+    real_which = shutil.which
+    monkeypatch.setattr(
+        launcher.shutil,
+        "which",
+        lambda name, **kw: None if name == "setsid" else real_which(name, **kw),
+    )
+    # Started directly, the target's ru_maxrss starts at gilwatt's own peak RSS: a small target
+    # cannot be told apart from that seed, so the run falls back to the VmHWM it read...
+    small = run(tmp_path, "import time\ntime.sleep(0.3)\n")
+    assert query(tmp_path, "SELECT ru_maxrss_bytes FROM runs")[0][0] is None
+    assert any(w.startswith("peak RSS is the highest VmHWM") for w in small.warnings)
+    assert 5 << 20 < small.summary.peak_rss_bytes < 100 << 20
+    # ...while a peak above the seed is the kernel's exact figure again.
+    seed = launcher._own_hwm_bytes()
+    big = run(tmp_path, f"b = bytearray({seed + (50 << 20)})\nb[::4096] = b'x' * len(b[::4096])\n")
+    assert big.summary.peak_rss_bytes > seed + (50 << 20)
+    assert not any(w.startswith("peak RSS") for w in big.warnings)

@@ -51,8 +51,11 @@ def test_tree_cpu_never_goes_backwards_while_children_come_and_go(tmp_path: Path
     """
     result = run(tmp_path, code, interval_ns=2_000_000)
     assert result.status == "ok"
-    cpu = [c for (c,) in query(tmp_path, "SELECT cpu_ns FROM samples ORDER BY seq")]
-    assert all(b >= a for a, b in itertools.pairwise(cpu))
+    rows = query(tmp_path, "SELECT cpu_ns, cpu_user_ns, cpu_sys_ns FROM samples ORDER BY seq")
+    for column in range(3):  # the total, and user and sys each
+        values = [row[column] for row in rows]
+        assert all(b >= a for a, b in itertools.pairwise(values))
+    assert all(cpu == user + sys for cpu, user, sys in rows)
     final, kernel = _tree_account(tmp_path)
     assert abs(final - kernel) <= 0.02 * kernel
 

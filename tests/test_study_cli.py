@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -88,3 +89,38 @@ def test_quick_suite_is_the_example_file() -> None:
     from gilwatt.study.spec import EXAMPLES_DIR, load_spec, load_suite
 
     assert load_suite("quick") == load_spec(EXAMPLES_DIR / "quick.toml")
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_lines_and_in_place_updates_on_a_tty() -> None:
+    from gilwatt.cli.study_cmd import Progress
+    from gilwatt.study.matrix import Cell, PlannedRun
+    from gilwatt.study.progress import StudyEvent
+
+    run = PlannedRun(Cell.of("matmul", {"matrix_size": 48}, 2), "ft", 1, 0)
+    events = [
+        StudyEvent("start", 0, 12),
+        StudyEvent("run-start", 0, 12, run=run),
+        StudyEvent(
+            "run-end",
+            1,
+            12,
+            run=run,
+            status="invalid",
+            reason="GIL was on",
+            duration_s=1.25,
+            eta_s=75,
+        ),
+    ]
+    plain, tty = io.StringIO(), _Tty()
+    for stream in (plain, tty):
+        progress = Progress(stream)
+        for event in events:
+            progress(event)
+    line = "[ 1/12] b1 matmul matrix_size=48 w=2 ft  invalid 1.2s (GIL was on)  ETA 1m15s"
+    assert plain.getvalue() == f"gilwatt study: 12 runs (new study)\n{line}\n"  # no running line
+    assert tty.getvalue().endswith(f"running...\r\x1b[K{line}\n")

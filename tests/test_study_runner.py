@@ -14,8 +14,9 @@ from gilwatt.errors import RunError, StudyMismatch
 from gilwatt.profiler import ProfileRequest
 from gilwatt.store import Store
 from gilwatt.study.ledger import Ledger
+from gilwatt.study.progress import StudyEvent, StudyOutcome
 from gilwatt.study.resolve import ResolvedStudy, resolve_study
-from gilwatt.study.runner import StudyEvent, StudyOutcome, run_study
+from gilwatt.study.runner import run_study
 from gilwatt.study.spec import parse_spec
 from study_fakes import (
     FakeInterpreter,

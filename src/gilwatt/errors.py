@@ -104,7 +104,7 @@ class CommandFailed(RunError):
     ) -> None:
         how = f"was killed by signal {signal}" if signal else f"exited with code {exit_code}"
         super().__init__(f"{command!r} {how}.")
-        self.exit_code = exit_code
+        self.target_exit_code = exit_code  # not exit_code: that is gilwatt's own exit status
         self.signal = signal
         self.stderr_tail = stderr_tail
 

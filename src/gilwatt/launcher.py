@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import errno
 import hashlib
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -39,6 +37,7 @@ from gilwatt.probes import procfs
 PR_SET_CHILD_SUBREAPER = 36
 PR_GET_CHILD_SUBREAPER = 37
 PR_SET_TIMERSLACK = 29
+PR_GET_TIMERSLACK = 30
 SETSID_SEED_BYTES = 4 << 20  # ru_maxrss at or below this may be setsid's, not the target's
 
 
@@ -89,9 +88,17 @@ def is_child_subreaper() -> bool:
     return ok and value.value != 0
 
 
-def set_timer_slack(ns: int) -> bool:
-    """This thread's timer slack: how late the kernel may wake it (default 50 µs)."""
-    return _prctl(PR_SET_TIMERSLACK, ns)
+def set_timer_slack(ns: int) -> int | None:
+    """Set this thread's timer slack (how late the kernel may wake it; 50 µs by default) and
+    return the previous value, or None if that failed."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        old = int(libc.prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0))
+    except (OSError, AttributeError):
+        return None
+    if old < 0 or not _prctl(PR_SET_TIMERSLACK, ns):
+        return None
+    return old
 
 
 def resolve_executable(command: str, env: dict[str, str]) -> str:
@@ -270,14 +277,3 @@ def exit_info(status: int) -> tuple[int | None, int | None]:
     if os.WIFSIGNALED(status):
         return None, os.WTERMSIG(status)
     return os.WEXITSTATUS(status), None
-
-
-def signal_name(sig: int) -> str:
-    try:
-        return signal.Signals(sig).name
-    except ValueError:
-        return f"signal {sig}"
-
-
-def describe_errno(exc: OSError) -> str:
-    return errno.errorcode.get(exc.errno or 0, str(exc.errno))

@@ -30,11 +30,17 @@ kind is B (region begin), E (region end), M (point mark) or A (run attributes);
 gil is 1, 0 or - (unknown); payload is {"n": name, "a": {attributes}}.
 """
 
+from __future__ import annotations
+
 import os
 import stat
 import sys
 import threading
 import time
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # no typing import at run time: this module must stay cheap to import
+    from typing import Any, Callable
 
 __all__ = ["annotate", "enabled", "gil_enabled", "mark", "region"]
 
@@ -43,7 +49,7 @@ PROTOCOL = "G1"
 _MAX_LINE = 4000  # below PIPE_BUF (4096 on Linux), so one write is atomic
 
 
-def _open_channel():
+def _open_channel() -> int | None:
     """The marker fd, if gilwatt gave us one and it is still the same pipe."""
     spec = os.environ.get(ENV_FD)
     if not spec:
@@ -65,12 +71,12 @@ _local = threading.local()
 _get_tid = threading.get_native_id
 
 
-def enabled():
+def enabled() -> bool:
     """True when this process is being profiled by gilwatt and markers are recorded."""
     return _fd is not None
 
 
-def gil_enabled():
+def gil_enabled() -> bool | None:
     """The GIL state now: True/False, or None if this interpreter cannot tell.
 
     Interpreters before 3.13 have no ``sys._is_gil_enabled`` and always hold a GIL.
@@ -84,13 +90,13 @@ def gil_enabled():
         return None
 
 
-def _next_seq():
+def _next_seq() -> int:
     seq = getattr(_local, "seq", 0) + 1
     _local.seq = seq
     return seq
 
 
-def _emit(kind, name, seq, attrs):
+def _emit(kind: str, name: str, seq: int, attrs: dict[str, Any] | None) -> None:
     global _fd
     if _fd is None:
         return
@@ -118,7 +124,7 @@ def _emit(kind, name, seq, attrs):
         _fd = None  # gilwatt went away: keep the program running, stop recording
 
 
-def _payload(name, attrs):
+def _payload(name: str, attrs: dict[str, Any] | None) -> str:
     if not attrs:
         return '{"n": %s}' % _quote(name)
     import json  # only when attributes are used; _json is free-threading safe
@@ -126,13 +132,13 @@ def _payload(name, attrs):
     return json.dumps({"n": str(name), "a": attrs}, default=str, ensure_ascii=True)
 
 
-def _quote(text):
+def _quote(text: str) -> str:
     import json
 
     return json.dumps(str(text), ensure_ascii=True)
 
 
-def _truncated(kind, name, seq, gil_text):
+def _truncated(kind: str, name: str, seq: int, gil_text: str) -> bytes:
     short = str(name)[:200]
     line = "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n" % (
         PROTOCOL, kind, os.getpid(), _get_tid(), seq, time.monotonic_ns(),
@@ -149,13 +155,13 @@ class region:
     used from several threads at once.
     """
 
-    __slots__ = ("name", "attrs")
+    __slots__ = ("attrs", "name")
 
-    def __init__(self, name, **attrs):
+    def __init__(self, name: str, **attrs: Any) -> None:
         self.name = str(name)
         self.attrs = attrs
 
-    def __enter__(self):
+    def __enter__(self) -> region:
         if _fd is None:
             return self
         seq = _next_seq()
@@ -166,36 +172,37 @@ class region:
         _emit("B", self.name, seq, self.attrs)
         return self
 
-    def __exit__(self, exc_type, exc, tb):
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
         if _fd is None:
-            return False
+            return
         stack = getattr(_local, "stack", None)
         seq = stack.pop() if stack else 0
         attrs = {"error": exc_type.__name__} if exc_type is not None else None
         _emit("E", self.name, seq, attrs)
-        return False
 
-    def __call__(self, func):
+    def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:
         name, attrs = self.name, self.attrs
 
-        def wrapper(*args, **kwargs):
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             with region(name, **attrs):
                 return func(*args, **kwargs)
 
         wrapper.__name__ = getattr(func, "__name__", "wrapper")
         wrapper.__qualname__ = getattr(func, "__qualname__", wrapper.__name__)
         wrapper.__doc__ = func.__doc__
-        wrapper.__wrapped__ = func
+        wrapper.__wrapped__ = func  # type: ignore[attr-defined]
         return wrapper
 
 
-def mark(name, **attrs):
+def mark(name: str, **attrs: Any) -> None:
     """A point event (a checkpoint) in the timeline."""
     if _fd is not None:
         _emit("M", name, _next_seq(), attrs)
 
 
-def annotate(**attrs):
+def annotate(**attrs: Any) -> None:
     """Attach attributes to the whole run (e.g. ``verified=True``)."""
     if _fd is not None:
         _emit("A", "run", _next_seq(), attrs)

@@ -92,12 +92,22 @@ class ProfileResult:
     flush_cpu_ns: int = 0  # of sampler_cpu_ns, the part spent writing to the store
 
 
+class ProfileInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM) stopped the run; everything sampled is stored in ``result``."""
+
+    def __init__(self, result: ProfileResult) -> None:
+        super().__init__(f"run {result.run_id} interrupted")
+        self.result = result
+
+
 def profile(request: ProfileRequest) -> ProfileResult:
     """Run ``request.argv`` under the sampler and return its stored summary.
 
     Bad input (command not found, unwritable or newer store, bad intervals) raises ConfigError
-    before anything is written. A target that fails is not an error: the result says how it
-    ended.
+    before anything is written. A target that fails or times out is not an error: the result
+    says how it ended. Ctrl-C or SIGTERM (caught while ``handle_signals``) stops the target,
+    stores the run as 'interrupted' and then raises :class:`ProfileInterrupted` (a
+    KeyboardInterrupt carrying the result), so that loops over many runs stop too.
     """
     from gilwatt.store import Store
 
@@ -107,9 +117,12 @@ def profile(request: ProfileRequest) -> ProfileResult:
     argv = [launcher.resolve_executable(request.argv[0], env), *request.argv[1:]]
     store = Store.open(request.store_path)
     try:
-        return _Run(request, store, argv, env).run()
+        result = _Run(request, store, argv, env).run()
     finally:
         store.close()
+    if result.status == "interrupted":
+        raise ProfileInterrupted(result)
+    return result
 
 
 def _check_request(request: ProfileRequest) -> None:
@@ -149,13 +162,14 @@ class _Run:
         self.stderr_tail = b""
         self.gil_scan_tail = b""
         self.gil_modules: list[str] = []
-        self.signals_received = 0
+        self.signals_received = 0  # counted by the signal handler
+        self.signals_seen = 0
         self.stop_reason: str | None = None
         self.stop_stage = 0
         self.next_escalation_ns = 0
         self.sinks: dict[int, IO[bytes] | None] = {}
         self.orphan_rusage: list[Any] = []
-        self.markers_written = 0
+        self.marker_count = 0  # marker rows so far (the next row's idx)
         self.flush_cpu_ns = 0
         self.missed = 0
         self.ticks = 0
@@ -272,8 +286,8 @@ class _Run:
             raise
         finally:
             self._restore_signal_handlers(old_handlers)
-            if old_slack:
-                launcher.set_timer_slack(50_000)
+            if old_slack is not None:
+                launcher.set_timer_slack(old_slack)
         loop_cpu_ns = time.thread_time_ns() - cpu0
         return self._finish(target, sampler, waited, loop_cpu_ns, meter)
 
@@ -327,25 +341,26 @@ class _Run:
         pids = self.sampler.pids() if self.sampler else [target.pid]
         launcher.signal_tree(target, pids, stages[self.stop_stage])
         self.stop_stage += 1
-        self.next_escalation_ns = now + int(self.req.term_grace_s * 1e9)
+        more = self.stop_stage < len(stages)
+        self.next_escalation_ns = now + int(self.req.term_grace_s * 1e9) if more else 0
 
     def _check_stop(self, target: launcher.Launched, now: int) -> None:
-        if self.signals_received and self.stop_reason != "interrupted":
+        """Start or advance the stop sequence on a signal to gilwatt or at the timeout."""
+        if self.signals_received > self.signals_seen:
+            # The first Ctrl-C starts with SIGINT; another skips the rest of the grace period.
+            self.signals_seen = self.signals_received
             if self.stop_reason is None:
                 self.stop_reason = "interrupted"
-                self._escalate(target, now)
-            self.signals_received = 1
-        elif self.signals_received > 1:  # a second Ctrl-C: do not wait for the grace period
-            self.signals_received = 1
             self._escalate(target, now)
+        timeout_s = self.req.timeout_s
         if (
             self.stop_reason is None
-            and self.req.timeout_s is not None
-            and now - target.start_ns >= self.req.timeout_s * 1e9
+            and timeout_s is not None
+            and now - target.start_ns >= timeout_s * 1e9
         ):
             self.stop_reason = "timeout"
             self._escalate(target, now)
-        if self.stop_reason is not None and now >= self.next_escalation_ns:
+        if self.next_escalation_ns and now >= self.next_escalation_ns:
             self._escalate(target, now)
 
     # -- the sampling loop --------------------------------------------------------------------
@@ -371,7 +386,9 @@ class _Run:
         while True:
             now = time.monotonic_ns()
             deadline = start + k * interval
-            if now >= deadline and (waited is None or sampler.pids()):
+            # After the root's exit, ticks go on only while descendants live.
+            ticking = waited is None or bool(sampler.pids())
+            if now >= deadline and ticking:
                 sampler.sample("tick", deadline)
                 self.ticks += 1
                 self.first_tick_ns = self.first_tick_ns or now
@@ -391,7 +408,9 @@ class _Run:
                 linger_until = now + int(self.req.linger_s * 1e9)
             if waited is not None and self._tree_done(target, sampler, streams, now, linger_until):
                 break
-            wake = min(deadline, self.next_escalation_ns or deadline)
+            wake = deadline if ticking else max(linger_until, now + 1_000_000)
+            if self.next_escalation_ns:
+                wake = min(wake, self.next_escalation_ns)
             if target.pidfd is None:
                 wake = min(wake, now + 50_000_000)  # no pidfd: poll for the exit
             try:
@@ -497,8 +516,9 @@ class _Run:
             for event in events:
                 sample_seq = seq if event.kind != "A" else None
                 self.pairer.add(event, sample_seq)
+                self.marker_count += 1
                 self.marker_rows.append(
-                    (len(self.marker_rows), event.kind, event.pid, event.tid, event.seq,
+                    (self.marker_count - 1, event.kind, event.pid, event.tid, event.seq,
                      event.name, event.t_ns, event.process_cpu_ns, event.thread_cpu_ns,
                      None if event.gil is None else int(event.gil), event.attrs_json(),
                      sample_seq)
@@ -554,8 +574,8 @@ class _Run:
             store.upsert_processes(run_id, procs)
             store.upsert_threads(run_id, threads)
         if self.marker_rows:
-            store.add_markers(run_id, self.marker_rows[self.markers_written :])
-            self.markers_written = len(self.marker_rows)
+            store.add_markers(run_id, self.marker_rows)
+            self.marker_rows = []
         store.flush()
         self.flush_cpu_ns += time.thread_time_ns() - cpu0
 

@@ -77,7 +77,8 @@ class Timeline:
     ctx_voluntary: IntArray  # cumulative
     ctx_involuntary: IntArray  # cumulative
     energy_uj: IntArray  # cumulative, from RunInfo.energy_source
-    core_busy: FloatArray  # shape (samples, cores): utilisation 0..1 of each core since previous sample
+    # shape (samples, cores): utilisation 0..1 of each core since the previous sample
+    core_busy: FloatArray
     thread_cpu_ns: dict[int, tuple[IntArray, IntArray]]  # tid -> (t_ns, cumulative cpu ns)
     thread_names: dict[int, str]
     mem_t_ns: IntArray  # low-tier (smaps_rollup) samples

@@ -3,8 +3,9 @@
 One :meth:`TreeSampler.sample` call reads the whole tree and appends store rows to
 :class:`Rows`. What a sample reads depends on its tier (the costs are for a loaded 2-vCPU VM):
 
-- every tick: per process, ``statm`` (RSS, VMS) and the process CPU clock (ns, one
-  ``clock_gettime`` of ``CPUCLOCK_SCHED``: the group's total including exited threads); per
+- every tick: per process, ``statm`` (RSS, VMS), the process CPU clock (ns, one
+  ``clock_gettime`` of ``CPUCLOCK_SCHED``: the group's total including exited threads) and
+  the thread count (``fstat`` of ``task/``: its link count is 2 + threads); per
   thread, ``task/<tid>/schedstat`` (ns) of up to ``THREADS_PER_TICK`` threads per process, in
   turn when there are more, so a tick costs the same however many threads run; a RAPL meter.
 - status tier (``status_interval_ns``, 100 ms): per process ``stat`` (user/sys split, reaped
@@ -99,14 +100,14 @@ class _Thread:
 class _Proc:
     __slots__ = ("child_sys_ns", "child_user_ns", "clock", "cmdline", "cpu_ns", "ctx_inv",
                  "ctx_vol", "dead_inv", "dead_vol", "first_ns", "hwm_bytes", "last_ns",
-                 "num_threads", "own_ns", "pid", "ppid", "rotation", "rss_bytes", "smaps",
+                 "num_threads", "own_ns", "own_sys_ns", "own_user_ns", "pid", "ppid", "rotation", "rss_bytes", "smaps",
                  "stat_fd", "state", "statm_fd", "status_fd", "swap_bytes", "sys_ticks",
-                 "threads", "user_ticks", "vm_peak_bytes", "vms_bytes")  # fmt: skip
+                 "task_fd", "threads", "user_ticks", "vm_peak_bytes", "vms_bytes")  # fmt: skip
 
     def __init__(self, pid: int, t_ns: int) -> None:
         self.pid = pid
         self.ppid = 0
-        self.stat_fd = self.statm_fd = self.status_fd = -1
+        self.stat_fd = self.statm_fd = self.status_fd = self.task_fd = -1
         self.clock = procfs.process_clock_id(pid)
         self.smaps: SmapsRollupReader | None = None
         self.threads: dict[int, _Thread] = {}
@@ -117,6 +118,7 @@ class _Proc:
         self.first_ns = self.last_ns = t_ns
         self.own_ns = 0  # own CPU (clock), last reading
         self.user_ticks = self.sys_ticks = 0  # stat's split of own CPU, for its proportion
+        self.own_user_ns = self.own_sys_ns = 0  # own CPU split by that proportion, monotone
         self.child_user_ns = self.child_sys_ns = 0  # reaped children, last stat
         self.cpu_ns = 0  # own + reaped children
         self.rss_bytes = self.vms_bytes = 0
@@ -190,9 +192,10 @@ class TreeSampler:
             proc.stat_fd = procfs.open_file(base / "stat", pid)
             proc.statm_fd = procfs.open_file(base / "statm", pid)
             proc.status_fd = procfs.open_file(base / "status", pid)
+            proc.task_fd = procfs.open_file(base / "task", pid)
             proc.smaps = SmapsRollupReader(pid, self.fs)
         except (ProcessGone, ProbeUnavailable):
-            for fd in (proc.stat_fd, proc.statm_fd, proc.status_fd):
+            for fd in (proc.stat_fd, proc.statm_fd, proc.status_fd, proc.task_fd):
                 _close(fd)
             return False
         proc.cmdline = procfs.read_cmdline(self.fs, pid)
@@ -234,9 +237,9 @@ class TreeSampler:
         """The process left /proc: its time now sits in its parent's children time."""
         for tid in list(proc.threads):
             self._drop_thread(proc, tid)
-        for fd in (proc.stat_fd, proc.statm_fd, proc.status_fd):
+        for fd in (proc.stat_fd, proc.statm_fd, proc.status_fd, proc.task_fd):
             _close(fd)
-        proc.stat_fd = proc.statm_fd = proc.status_fd = -1
+        proc.stat_fd = proc.statm_fd = proc.status_fd = proc.task_fd = -1
         self.procs.pop(proc.pid, None)
         self.gone[proc.pid] = proc
         self.gone_vol += proc.dead_vol
@@ -279,7 +282,9 @@ class TreeSampler:
         for thread in tuple(proc.threads.values()):
             try:
                 if thread.children_fd < 0:
-                    thread.children_fd = procfs.open_file(task / str(thread.tid) / "children", thread.tid)
+                    thread.children_fd = procfs.open_file(
+                        task / str(thread.tid) / "children", thread.tid
+                    )
                 data = os.pread(thread.children_fd, 65536, 0)
             except (OSError, ProcessGone, ProbeUnavailable):
                 continue
@@ -345,7 +350,11 @@ class TreeSampler:
         cpu = user = system = rss = vms = threads = swap = 0
         for proc in self.procs.values():
             own, ut, st = proc.own_ns, proc.user_ticks, proc.sys_ticks
+            # stat's tick split, applied to the ns clock; the proportion moves between stat
+            # reads, so each part is kept from going backwards.
             own_user = own * ut // (ut + st) if ut + st else own
+            own_user = min(max(own_user, proc.own_user_ns), own - proc.own_sys_ns)
+            proc.own_user_ns, proc.own_sys_ns = own_user, own - own_user
             cpu += own + proc.child_user_ns + proc.child_sys_ns
             user += own_user + proc.child_user_ns
             system += own - own_user + proc.child_sys_ns
@@ -375,7 +384,7 @@ class TreeSampler:
 
     def _read_processes(self, seq: int, t_ns: int, reads: int) -> None:
         """The tick tier of every process and (a share of) its threads."""
-        pread = os.pread
+        pread, fstat = os.pread, os.fstat
         clock = time.clock_gettime_ns if self.use_clock else None
         thread_rows = self.rows.threads
         with_stat = reads != 0 or clock is None
@@ -386,10 +395,14 @@ class TreeSampler:
                 statm = pread(proc.statm_fd, 256, 0)  # first: it fails once the process is reaped
                 if clock is not None:
                     proc.own_ns = clock(proc.clock)
+                # A thread started or ended: stat has the count, and the list is re-read.
+                stat_now = with_stat or (
+                    proc.state != "Z" and fstat(proc.task_fd).st_nlink - 2 != proc.num_threads
+                )
             except OSError:
                 gone.append(proc)
                 continue
-            if with_stat and not self._read_stat(proc, t_ns, reads & DETAIL):
+            if stat_now and not self._read_stat(proc, t_ns, reads & DETAIL):
                 gone.append(proc)
                 continue
             if proc.state == "Z":

@@ -7,6 +7,8 @@ read between the region's boundary samples.
 
 from __future__ import annotations
 
+import shlex
+import signal
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,7 +154,7 @@ def format_summary(
     where = f" in {store_path}" if store_path else ""
     how = _ending(info)
     lines = [f"gilwatt: run {info.run_id}{where}: {how}"]
-    lines.append(f"  command      {' '.join(info.command)}")
+    lines.append(f"  command      {shlex.join(info.command)}")
     interp = info.interpreter
     if interp is not None:
         build = "free-threaded" if interp.free_threaded else "GIL build"
@@ -171,7 +173,7 @@ def format_summary(
         f" {s.ctx_involuntary} involuntary"
     )
     lines.append(
-        f"  memory       peak RSS {size(s.peak_rss_bytes)} (exact), peak VMS {size(s.peak_vms_bytes)},"
+        f"  memory       peak RSS {size(s.peak_rss_bytes)} ({_peak_kind(info)}), peak VMS {size(s.peak_vms_bytes)},"
         f" USS {size(s.peak_uss_bytes)}, PSS {size(s.peak_pss_bytes)}"
     )
     lines.append(
@@ -190,11 +192,21 @@ def format_summary(
     return lines
 
 
+def _peak_kind(info: RunInfo) -> str:
+    """'exact' when the kernel's account stands; the profiler warns when it could not."""
+    sampled = any(w.startswith("peak RSS is the highest VmHWM") for w in info.warnings)
+    return "highest VmHWM read" if sampled else "exact"
+
+
 def _ending(info: RunInfo) -> str:
     if info.status == "ok":
         return "ok (exit 0)"
     if info.exit_signal:
-        return f"{info.status} (killed by signal {info.exit_signal})"
+        try:
+            name = f" ({signal.Signals(info.exit_signal).name})"
+        except ValueError:
+            name = ""
+        return f"{info.status} (killed by signal {info.exit_signal}{name})"
     if info.exit_code is not None:
         return f"{info.status} (exit {info.exit_code})"
     return info.status

@@ -18,7 +18,10 @@ from gilwatt.errors import BuildError, GilwattError
 
 # name -> (module, one-line help); modules are imported only when their command runs
 COMMANDS: dict[str, tuple[str, str]] = {
-    "interpreters": ("gilwatt.cli.interpreters_cmd", "find and provision GIL / free-threaded interpreters"),
+    "interpreters": (
+        "gilwatt.cli.interpreters_cmd",
+        "find and provision GIL / free-threaded interpreters",
+    ),
     "profile": ("gilwatt.cli.profile_cmd", "run a program under the sampler and summarise it"),
     "workloads": ("gilwatt.cli.workloads_cmd", "list or run the bundled workloads"),
     "study": ("gilwatt.cli.study_cmd", "run a matrix of workloads x interpreters x workers"),

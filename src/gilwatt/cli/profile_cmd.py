@@ -84,8 +84,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     how.add_argument(
         "--memory-interval", default="1s", help="USS/PSS (smaps_rollup) interval (default 1s)"
     )
-    how.add_argument("--timeout", help="stop the target after this long (e.g. 60s); exit 124")
-    how.add_argument("--idle-baseline", help="measure idle power for this long first (e.g. 2s)")
+    how.add_argument(
+        "--timeout", metavar="T", help="stop the target after this long (e.g. 60s); exit 124"
+    )
+    how.add_argument(
+        "--idle-baseline", metavar="T", help="measure idle power for this long first (e.g. 2s)"
+    )
     how.add_argument(
         "--cpu-tdp", type=float, metavar="W", help="CPU TDP in watts for the energy model"
     )
@@ -108,6 +112,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "-q", "--quiet", action="store_true", help="do not pass the target's output through"
     )
     parser.add_argument("target", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    parser.epilog = (
+        "The target's output passes through and is stored; the summary goes to stderr. "
+        "Exit status: the target's (128+N if killed by signal N), 124 after --timeout, "
+        "130 after Ctrl-C."
+    )
 
 
 def build_argv(args: argparse.Namespace, python: str | None) -> list[str]:
@@ -189,7 +198,7 @@ def _interpreter(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gilwatt.profiler import ProfileRequest, profile
+    from gilwatt.profiler import ProfileInterrupted, ProfileRequest, profile
 
     interval = parse_duration_ns(args.interval, "--interval", rates=True)
     memory_interval = parse_duration_ns(args.memory_interval, "--memory-interval", rates=True)
@@ -212,7 +221,10 @@ def run(args: argparse.Namespace) -> int:
         energy_model=args.energy_model,
         on_warning=lambda text: print(f"gilwatt: warning: {text}", file=sys.stderr, flush=True),
     )  # fmt: skip
-    result = profile(request)
+    try:
+        result = profile(request)
+    except ProfileInterrupted as stopped:
+        result = stopped.result
     _print(args, result)
     for hook in POST_RUN_HOOKS:
         hook(args, result)

@@ -11,17 +11,25 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+import gilwatt
 from gilwatt.errors import ConfigError, GilwattError, UnknownNameError
 
 if TYPE_CHECKING:
+    from gilwatt.study.progress import StudyEvent, StudyOutcome
     from gilwatt.study.resolve import ResolvedStudy
-    from gilwatt.study.runner import StudyEvent, StudyOutcome
     from gilwatt.study.spec import StudySpec
 
 DEFAULT_STORE = "study.db"
+# not imported from gilwatt.study: building the parser must stay light for every command
+EXAMPLE_FILE = Path(gilwatt.__file__).parent / "study" / "examples" / "example.toml"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = (
+        "Runs go in randomized complete blocks. Run the same command again to resume a stopped "
+        "study; Ctrl-C stops after the current run (exit 130). A study file's format: "
+        f"{EXAMPLE_FILE}."
+    )
     parser.add_argument(
         "--suite",
         default="quick",
@@ -43,7 +51,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers",
         metavar="LIST",
-        help="worker counts, e.g. 1,2,4 (replaces every workload's list)",
+        help="worker counts, e.g. 1,2,4 (replaces every threaded workload's list)",
     )
     parser.add_argument(
         "--reps", type=int, metavar="N", help="blocks: each runs every cell in every mode once"
@@ -58,7 +66,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--interval", metavar="DURATION", help="sampling interval (default 10ms)")
     parser.add_argument(
-        "--timeout", metavar="DURATION", help="limit per run, or 'none' (default 30m)"
+        "--timeout", metavar="DURATION", help="limit per run, or 'none' (default: the suite's)"
     )
     parser.add_argument(
         "-o",

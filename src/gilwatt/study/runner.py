@@ -13,7 +13,6 @@ import fcntl
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -23,6 +22,7 @@ from gilwatt.records import Region, RunInfo
 from gilwatt.study.gates import RunFacts, Verdict, judge
 from gilwatt.study.ledger import FINAL_STATUSES, Ledger
 from gilwatt.study.matrix import PlannedRun
+from gilwatt.study.progress import EventFn, StudyEvent, StudyOutcome
 from gilwatt.study.resolve import InterpreterLike, ResolvedStudy
 from gilwatt.study.session import Session, open_session
 from gilwatt.study.spec import MODE_SLOT
@@ -42,41 +42,12 @@ class StoreLike(Protocol):
     def close(self) -> None: ...
 
 
-@dataclass(frozen=True)
-class StudyEvent:
-    """Progress of a study, for the CLI to show. ``kind``: start, block, run-start, run-end,
-    idle, note, end."""
-
-    kind: str
-    done: int  # runs with a final status (of the runs planned for this session)
-    total: int
-    run: PlannedRun | None = None
-    status: str = ""
-    reason: str = ""
-    duration_s: float | None = None
-    eta_s: float | None = None
-    message: str = ""
-
-
-EventFn = Callable[[StudyEvent], None]
-ProfileFn = Callable[[ProfileRequest], ProfileResult]
-ProbeFn = Callable[[str], InterpreterLike]
-
-
-@dataclass
-class StudyOutcome:
-    study_id: int
-    store_path: Path
-    resumed: bool
-    planned: int
-    counts: dict[str, int]
-    launched: int  # runs started in this session
-    elapsed_s: float
-    notes: list[str] = field(default_factory=list)
-
-
 def _no_events(event: StudyEvent) -> None:
     """The default: library code never prints."""
+
+
+ProfileFn = Callable[[ProfileRequest], ProfileResult]
+ProbeFn = Callable[[str], InterpreterLike]
 
 
 def run_study(

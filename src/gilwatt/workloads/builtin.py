@@ -132,7 +132,7 @@ def _study() -> list[Workload]:
             "numpy",
             "A.dot(B) then .sum() on square float64 matrices (NumPy, BLAS threads).",
             (_size("size", "rows", "rows = columns of each matrix", 200),),
-            _single(200, 3800, [6000, 7500, 9000, 10500, 12000, 13500, 15000], "size"),
+            _single(200, 3500, [6000, 7500, 9000, 10500, 12000, 13500, 15000], "size"),
             "total against colsum(A).rowsum(B) and 64 entries against their own dot products "
             "(1e-9 relative)",
             lambda p, w: BASE_BYTES + 32 * _int(p, "size") ** 2,
@@ -144,7 +144,7 @@ def _study() -> list[Workload]:
             "numpy",
             "np.fft.fft of a float64 signal, then abs().sum() (NumPy).",
             (_size("length", "samples", "signal samples", 100_000),),
-            _single(100_000, 25_000_000, _millions(50, 75, 100, 125, 150, 175, 200), "length"),
+            _single(100_000, 20_000_000, _millions(50, 75, 100, 125, 150, 175, 200), "length"),
             "Parseval's identity (1e-9 relative) and 4 bins against a direct DFT sum",
             _per("length", 48),
             uses_workers=False,
@@ -212,7 +212,7 @@ def _study() -> list[Workload]:
             ),
             _threaded(
                 {"num_particles": 60, "num_steps": 3},
-                {"num_particles": 750, "num_steps": 10},
+                {"num_particles": 650, "num_steps": 10},
                 {"num_particles": 2000, "num_steps": 10},
             ),
             "each step: every particle updated once, block-boundary and 8 spread particles "
@@ -225,7 +225,7 @@ def _study() -> list[Workload]:
             "threads json.loads slices of a shared list of JSON strings, count age buckets in "
             "local dicts, merge dicts and round-trip them through dumps/loads.",
             (_size("num_records", "records", "JSON records", 4000),),
-            _threaded({"num_records": 4000}, {"num_records": 180_000}, {"num_records": 2_000_000}),
+            _threaded({"num_records": 4000}, {"num_records": 120_000}, {"num_records": 2_000_000}),
             "slices tile the records once; bucket counts, sum of id^age and tag count against "
             "values derived from the index without JSON (exact)",
             _per("num_records", 260),
@@ -237,7 +237,7 @@ def _study() -> list[Workload]:
             "(disjoint contiguous ranges).",
             (_size("num_records", "records", "strings in the shared list", 20_000),),
             _threaded(
-                {"num_records": 20_000}, {"num_records": 15_000_000}, {"num_records": 55_000_000}
+                {"num_records": 20_000}, {"num_records": 10_000_000}, {"num_records": 55_000_000}
             ),
             "every record upper-case (full scan); boundary and ~1000 spread records exact",
             _per("num_records", 130),
@@ -249,7 +249,7 @@ def _study() -> list[Workload]:
             "main thread stitches them together.",
             (_size("num_records", "records", "strings in the shared list", 20_000),),
             _threaded(
-                {"num_records": 20_000}, {"num_records": 4_500_000}, {"num_records": 55_000_000}
+                {"num_records": 20_000}, {"num_records": 5_000_000}, {"num_records": 55_000_000}
             ),
             "stitched list upper-case (full scan), boundary and ~1000 spread records exact; "
             "input unchanged",
@@ -261,7 +261,7 @@ def _study() -> list[Workload]:
             "threads duplicate active Person dataclasses of their slice, build f-string names, "
             "concatenate and slice-assign lists.",
             (_size("num_records", "persons", "Person objects", 5000),),
-            _threaded({"num_records": 5000}, {"num_records": 700_000}, {"num_records": 8_000_000}),
+            _threaded({"num_records": 5000}, {"num_records": 500_000}, {"num_records": 8_000_000}),
             "slices tile the persons once; per slice the list lengths, last name and first and "
             "last persons against values derived from the index (exact)",
             _per("num_records", 500),
@@ -335,7 +335,7 @@ def _beyond() -> list[Workload]:
                 },
                 {
                     "variant": ["global-lock", "striped", "sharded", "queue"],
-                    "num_items": 250_000,
+                    "num_items": 200_000,
                     "work": 40,
                 },
                 {

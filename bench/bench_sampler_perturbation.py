@@ -1,0 +1,110 @@
+"""Perturbation: how much slower a target runs while gilwatt samples it at 100 Hz.
+
+    .venv/bin/python bench/bench_sampler_perturbation.py [--python PATH] [--pairs 10] [--threads 2]
+
+Each pair runs the same CPU-bound target once under ``profile()`` (100 Hz) and once on its own,
+in random order within the pair. The target times its own kernel (``perf_counter`` around it,
+so interpreter start-up is not in the figure) and prints it. Reported: the median over pairs of
+profiled / unprofiled, with the spread. Target: at most 1 % slower (ratio <= 1.01).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+TARGET = """
+import sys, threading, time
+from gilwatt.markers import region
+n, threads = int(sys.argv[1]), int(sys.argv[2])
+def work(k):
+    x = 0
+    for i in range(k):
+        x += i * i
+t0 = time.perf_counter()
+with region("kernel"):
+    ts = [threading.Thread(target=work, args=(n // threads,)) for _ in range(threads)]
+    [t.start() for t in ts]
+    [t.join() for t in ts]
+print(time.perf_counter() - t0)
+"""
+
+
+def unprofiled(python: str, script: Path, n: int, threads: int) -> float:
+    from gilwatt.launcher import shim_dir
+
+    env = dict(os.environ, PYTHONPATH=str(shim_dir()))
+    env.pop("GILWATT_MARKER_FD", None)
+    done = subprocess.run(
+        [python, str(script), str(n), str(threads)], env=env, capture_output=True, check=True
+    )
+    return float(done.stdout)
+
+
+def profiled(python: str, script: Path, n: int, threads: int, store: Path) -> float:
+    from gilwatt.profiler import ProfileRequest, profile
+    from gilwatt.store import Store
+
+    request = ProfileRequest(
+        argv=[python, str(script), str(n), str(threads)], store_path=store,
+        interval_ns=10_000_000, passthrough=False, handle_signals=False,
+    )  # fmt: skip
+    result = profile(request)
+    with Store.open(store) as s:
+        return float(s.output(result.run_id, "stdout"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    default_py = "/tmp/devpy/gil/bin/python3"
+    parser.add_argument(
+        "--python", default=default_py if Path(default_py).exists() else sys.executable
+    )
+    parser.add_argument("--pairs", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--n", type=int, default=6_000_000, help="loop iterations in the kernel")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    ratios, plain, under = [], [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "target.py"
+        script.write_text(TARGET)
+        unprofiled(args.python, script, args.n // 10, args.threads)  # warm the page cache
+        for i in range(args.pairs):
+            first_profiled = rng.random() < 0.5
+            if first_profiled:
+                p = profiled(args.python, script, args.n, args.threads, Path(tmp) / "p.db")
+                u = unprofiled(args.python, script, args.n, args.threads)
+            else:
+                u = unprofiled(args.python, script, args.n, args.threads)
+                p = profiled(args.python, script, args.n, args.threads, Path(tmp) / "p.db")
+            ratios.append(p / u)
+            plain.append(u)
+            under.append(p)
+            print(f"  pair {i + 1:2d}: unprofiled {u:.4f} s, profiled {p:.4f} s, ratio {p / u:.4f}"
+                  f" ({'profiled first' if first_profiled else 'unprofiled first'})")  # fmt: skip
+    median = statistics.median(ratios)
+    q = (
+        statistics.quantiles(ratios, n=4)
+        if len(ratios) >= 4
+        else [min(ratios), median, max(ratios)]
+    )
+    print(
+        f"perturbation at 100 Hz, {args.threads}-thread CPU-bound target ({args.python}), {args.pairs} interleaved pairs:"
+    )
+    print(
+        f"  median kernel time: unprofiled {statistics.median(plain):.4f} s, profiled {statistics.median(under):.4f} s"
+    )
+    print(f"  median ratio profiled / unprofiled: {median:.4f} (quartiles {q[0]:.4f} .. {q[-1]:.4f});"
+          f" target <= 1.01: {'met' if median <= 1.01 else 'NOT met'}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

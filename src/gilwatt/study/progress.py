@@ -1,0 +1,40 @@
+"""What a study reports while it runs, and what it returns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gilwatt.study.matrix import PlannedRun
+
+
+@dataclass(frozen=True)
+class StudyEvent:
+    """Progress of a study, for the CLI to show. ``kind``: start, block, run-start, run-end,
+    idle, note, end."""
+
+    kind: str
+    done: int  # runs with a final status (of the runs planned for this session)
+    total: int
+    run: PlannedRun | None = None
+    status: str = ""
+    reason: str = ""
+    duration_s: float | None = None
+    eta_s: float | None = None
+    message: str = ""
+
+
+EventFn = Callable[[StudyEvent], None]
+
+
+@dataclass
+class StudyOutcome:
+    study_id: int
+    store_path: Path
+    resumed: bool
+    planned: int
+    counts: dict[str, int]
+    launched: int  # runs started in this session
+    elapsed_s: float
+    notes: list[str] = field(default_factory=list)
