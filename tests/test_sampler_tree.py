@@ -117,12 +117,13 @@ def test_sampler_on_a_fake_root_reads_the_captured_tree() -> None:
     root = Path(__file__).parent / "data" / "roots" / "proc-tree"
     sampler = TreeSampler(29944, root=root, memory_interval_ns=1)
     try:
-        seq = sampler.sample()
+        sampler.sample()  # smaps_rollup is not read at the very first sample...
+        seq = sampler.sample()  # ...but once its (here 1 ns) interval has passed
         rows, procs, threads = sampler.drain()
     finally:
         sampler.close()
-    assert seq == 0 and len(rows.samples) == 1
-    sample = rows.samples[0]
+    assert seq == 1 and len(rows.samples) == 2
+    sample = rows.samples[1]
     assert sample[10] == 3 and sample[11] == 2  # threads, processes (the child was found)
     assert {p[0] for p in procs} == {29944, 29949}
     assert len(threads) == 3 and len(rows.memory) == 2

@@ -22,8 +22,10 @@ import ctypes
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -213,6 +215,7 @@ def launch(
             raise RunError(f"cannot start {argv[0]!r}: setsid exited with {code}.")
         pid = mine[0]
         direct = None
+        _wait_for_exec(pid, setsid)
     try:
         pidfd: int | None = os.pidfd_open(pid)
     except (OSError, AttributeError):
@@ -222,6 +225,20 @@ def launch(
         stdout_fd=out_r, stderr_fd=err_r, marker_fd=marker_r, pidfd=pidfd,
         seed_rss_bytes=seed, via_setsid=bool(setsid), env_set=env_set, _popen=direct,
     )  # fmt: skip
+
+
+def _wait_for_exec(pid: int, launcher_exe: str, timeout_s: float = 2.0) -> None:
+    """Wait (about a millisecond) until ``setsid``'s fork has exec'd the target, so that the
+    first samples read the target and not the launcher's image it replaces."""
+    launcher_real = os.path.realpath(launcher_exe)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if os.readlink(f"/proc/{pid}/exe") != launcher_real:
+                return
+        except OSError:
+            return  # gone (exec failed and it exited), or not readable: nothing to wait for
+        time.sleep(0.0002)
 
 
 def _session_of(pid: int) -> int | None:
@@ -277,3 +294,81 @@ def exit_info(status: int) -> tuple[int | None, int | None]:
     if os.WIFSIGNALED(status):
         return None, os.WTERMSIG(status)
     return os.WEXITSTATUS(status), None
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # to gilwatt: stop the target
+STAGES = (signal.SIGINT, signal.SIGTERM, signal.SIGKILL)  # to the target's tree, in turn
+
+
+class Stopper:
+    """Stops the target's tree on Ctrl-C (or SIGTERM/SIGHUP to gilwatt) or at the timeout:
+    SIGINT, then SIGTERM, then SIGKILL, ``grace_s`` apart; another Ctrl-C skips the wait.
+
+    While installed (main thread only), gilwatt's own handlers count those signals and wake
+    the sampling loop through :attr:`wake_fd`; :meth:`restore` puts the old handlers back.
+    """
+
+    def __init__(self, target: Launched, *, grace_s: float, timeout_s: float | None) -> None:
+        self.target = target
+        self.grace_ns = int(grace_s * 1e9)
+        self.timeout_s = timeout_s
+        self.reason: str | None = None  # 'interrupted' | 'timeout' once stopping
+        self.stage = 0  # signals sent so far
+        self.next_ns = 0  # when the next signal is due (0: none)
+        self.received = 0  # counted by the handler
+        self._seen = 0
+        self.wake_fd = -1
+        self._wake_w = -1
+        self._old: dict[int, Any] = {}
+        self._old_wakeup = -1
+
+    def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return  # signal handlers belong to the main thread; the caller handles Ctrl-C
+        self.wake_fd, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+
+        def on_signal(signum: int, frame: Any) -> None:
+            self.received += 1
+
+        self._old = {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS}
+        self._old_wakeup = signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)
+
+    def restore(self) -> None:
+        if self.wake_fd < 0:
+            return
+        signal.set_wakeup_fd(self._old_wakeup)
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
+        for fd in (self.wake_fd, self._wake_w):
+            os.close(fd)
+        self.wake_fd = self._wake_w = -1
+
+    def clear_wake(self) -> None:
+        with contextlib.suppress(BlockingIOError):
+            os.read(self.wake_fd, 512)
+
+    def check(self, now: int, pids: list[int]) -> None:
+        """Start or advance the stop sequence (``pids``: the tree's live processes)."""
+        if self.received > self._seen:
+            self._seen = self.received
+            self.reason = self.reason or "interrupted"
+            self._escalate(now, pids)
+        if (
+            self.reason is None
+            and self.timeout_s is not None
+            and now - self.target.start_ns >= self.timeout_s * 1e9
+        ):
+            self.reason = "timeout"
+            self._escalate(now, pids)
+        if self.next_ns and now >= self.next_ns:
+            self._escalate(now, pids)
+
+    def done_signalling(self) -> bool:
+        return self.stage >= len(STAGES)
+
+    def _escalate(self, now: int, pids: list[int]) -> None:
+        if self.stage >= len(STAGES):
+            return
+        signal_tree(self.target, pids, STAGES[self.stage])
+        self.stage += 1
+        self.next_ns = now + self.grace_ns if self.stage < len(STAGES) else 0

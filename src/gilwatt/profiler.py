@@ -11,20 +11,16 @@ it takes an extra sample there (trigger ``marker``), so region figures come from
 boundary. Rows go to the store in batches committed every ``FLUSH_NS`` (a crash loses at most
 one batch).
 
-Stopping: Ctrl-C (SIGINT or SIGTERM to gilwatt) or ``timeout_s`` sends SIGINT to the target's
+Stopping: Ctrl-C (SIGINT, SIGTERM or SIGHUP to gilwatt) or ``timeout_s`` sends SIGINT to the target's
 tree, then SIGTERM, then SIGKILL, ``term_grace_s`` apart, sampling all the while; the run keeps
 everything and ends as ``interrupted`` / ``timeout``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
-import re
 import select
 import signal
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,20 +28,15 @@ from pathlib import Path
 from typing import IO, Any
 
 from gilwatt import launcher
-from gilwatt.channel import LineSplitter, MarkerEvent, RegionPairer, parse_line
 from gilwatt.errors import ConfigError, GilwattError
+from gilwatt.recording import MarkerReceiver, OutputRecorder, region_rows
 from gilwatt.records import InterpreterInfo, RunInfo, RunSummary
 from gilwatt.sampler import CTX, STATUS, TreeSampler
 
 DEFAULT_INTERVAL_NS = 10_000_000  # 10 ms
 DEFAULT_MEMORY_INTERVAL_NS = 1_000_000_000  # smaps_rollup tier: 1 s
-DEFAULT_STATUS_INTERVAL_NS = 100_000_000  # VmHWM / swap / thread cores
+DEFAULT_STATUS_INTERVAL_NS = 100_000_000  # stat/status per process, per-core ticks
 FLUSH_NS = 500_000_000
-READ_CHUNK = 1 << 16
-STDERR_TAIL_BYTES = 8192
-GIL_WARNING_RE = re.compile(
-    rb"global interpreter lock \(GIL\) has been enabled to load module '([^']+)'"
-)
 
 
 @dataclass
@@ -156,27 +147,13 @@ class _Run:
         self.argv = argv
         self.env = env
         self.warnings: list[str] = []
-        self.pairer = RegionPairer()
-        self.splitter = LineSplitter()
-        self.marker_rows: list[tuple[Any, ...]] = []
-        self.stderr_tail = b""
-        self.gil_scan_tail = b""
-        self.gil_modules: list[str] = []
-        self.signals_received = 0  # counted by the signal handler
-        self.signals_seen = 0
-        self.stop_reason: str | None = None
-        self.stop_stage = 0
-        self.next_escalation_ns = 0
-        self.sinks: dict[int, IO[bytes] | None] = {}
         self.orphan_rusage: list[Any] = []
-        self.marker_count = 0  # marker rows so far (the next row's idx)
         self.flush_cpu_ns = 0
         self.missed = 0
         self.ticks = 0
         self.first_tick_ns: int | None = None
         self.last_tick_ns = 0
         self.end_ns: int | None = None
-        self.wake_r = -1
         self.sampler: TreeSampler | None = None
 
     def warn(self, text: str) -> None:
@@ -274,9 +251,16 @@ class _Run:
                 measure_cost=False,
             )  # fmt: skip
         except GilwattError:
-            sampler = None
+            sampler = None  # the target is already gone
         self.sampler = sampler
-        old_handlers = self._install_signal_handlers()
+        self.output = OutputRecorder(
+            self.store, self.run_id,
+            {"stdout": req.stdout_sink, "stderr": req.stderr_sink} if req.passthrough else {},
+        )  # fmt: skip
+        self.markers = MarkerReceiver(sampler)
+        self.stopper = launcher.Stopper(target, grace_s=req.term_grace_s, timeout_s=req.timeout_s)
+        if req.handle_signals:
+            self.stopper.install()
         old_slack = launcher.set_timer_slack(10_000)
         cpu0 = time.thread_time_ns()
         try:
@@ -285,7 +269,7 @@ class _Run:
             self._abandon(target, exc)
             raise
         finally:
-            self._restore_signal_handlers(old_handlers)
+            self.stopper.restore()
             if old_slack is not None:
                 launcher.set_timer_slack(old_slack)
         loop_cpu_ns = time.thread_time_ns() - cpu0
@@ -307,78 +291,17 @@ class _Run:
         except Exception:  # the store itself may be what failed; the error propagates anyway
             pass
 
-    # -- signals ------------------------------------------------------------------------------
-
-    def _install_signal_handlers(self) -> tuple[Any, ...] | None:
-        if not self.req.handle_signals or threading.current_thread() is not threading.main_thread():
-            self.wake_r = -1
-            return None
-        self.wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        self._wake_w = wake_w
-
-        def on_signal(signum: int, frame: Any) -> None:
-            self.signals_received += 1
-
-        old_int = signal.signal(signal.SIGINT, on_signal)
-        old_term = signal.signal(signal.SIGTERM, on_signal)
-        old_fd = signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
-        return old_int, old_term, old_fd
-
-    def _restore_signal_handlers(self, old: tuple[Any, ...] | None) -> None:
-        if old is None:
-            return
-        signal.set_wakeup_fd(old[2])
-        signal.signal(signal.SIGINT, old[0])
-        signal.signal(signal.SIGTERM, old[1])
-        os.close(self.wake_r)
-        os.close(self._wake_w)
-
-    def _escalate(self, target: launcher.Launched, now: int) -> None:
-        """Send the next signal of SIGINT -> SIGTERM -> SIGKILL to the whole tree."""
-        stages = (signal.SIGINT, signal.SIGTERM, signal.SIGKILL)
-        if self.stop_stage >= len(stages):
-            return
-        pids = self.sampler.pids() if self.sampler else [target.pid]
-        launcher.signal_tree(target, pids, stages[self.stop_stage])
-        self.stop_stage += 1
-        more = self.stop_stage < len(stages)
-        self.next_escalation_ns = now + int(self.req.term_grace_s * 1e9) if more else 0
-
-    def _check_stop(self, target: launcher.Launched, now: int) -> None:
-        """Start or advance the stop sequence on a signal to gilwatt or at the timeout."""
-        if self.signals_received > self.signals_seen:
-            # The first Ctrl-C starts with SIGINT; another skips the rest of the grace period.
-            self.signals_seen = self.signals_received
-            if self.stop_reason is None:
-                self.stop_reason = "interrupted"
-            self._escalate(target, now)
-        timeout_s = self.req.timeout_s
-        if (
-            self.stop_reason is None
-            and timeout_s is not None
-            and now - target.start_ns >= timeout_s * 1e9
-        ):
-            self.stop_reason = "timeout"
-            self._escalate(target, now)
-        if self.next_escalation_ns and now >= self.next_escalation_ns:
-            self._escalate(target, now)
-
     # -- the sampling loop --------------------------------------------------------------------
 
     def _loop(self, target: launcher.Launched, sampler: TreeSampler) -> tuple[int, Any]:
         """Sample until the root has exited and its tree is done; return the root's wait4."""
-        interval, start = self.req.interval_ns, target.start_ns
+        interval, start, stopper = self.req.interval_ns, target.start_ns, self.stopper
         k = 0  # the next tick is due at start + k * interval
         next_flush = start + FLUSH_NS
         streams = {target.stdout_fd: "stdout", target.stderr_fd: "stderr"}
-        if self.req.passthrough:
-            self.sinks = {
-                target.stdout_fd: self.req.stdout_sink,
-                target.stderr_fd: self.req.stderr_sink,
-            }
         watch = [
             fd
-            for fd in (target.marker_fd, *streams, target.pidfd, self.wake_r)
+            for fd in (target.marker_fd, *streams, target.pidfd, stopper.wake_fd)
             if fd is not None and fd >= 0
         ]
         waited: tuple[int, Any] | None = None
@@ -402,15 +325,15 @@ class _Run:
                 if now >= next_flush:
                     self._flush(sampler)
                     next_flush = now + FLUSH_NS
-            self._check_stop(target, now)
+            stopper.check(now, sampler.pids())
             if waited is None and target.pidfd is None and launcher.poll_exit(target):
                 waited = self._root_exited(target, sampler)
                 linger_until = now + int(self.req.linger_s * 1e9)
             if waited is not None and self._tree_done(target, sampler, streams, now, linger_until):
                 break
             wake = deadline if ticking else max(linger_until, now + 1_000_000)
-            if self.next_escalation_ns:
-                wake = min(wake, self.next_escalation_ns)
+            if stopper.next_ns:
+                wake = min(wake, stopper.next_ns)
             if target.pidfd is None:
                 wake = min(wake, now + 50_000_000)  # no pidfd: poll for the exit
             try:
@@ -422,25 +345,17 @@ class _Run:
                     watch.remove(fd)
                     waited = self._root_exited(target, sampler)
                     linger_until = time.monotonic_ns() + int(self.req.linger_s * 1e9)
-                elif not self._dispatch(fd, target, sampler, streams):
-                    watch.remove(fd)
-        self._drain_outputs(streams)
+                elif fd == target.marker_fd:
+                    if not self.markers.read(fd):
+                        watch.remove(fd)
+                elif fd in streams:
+                    if not self.output.read(fd, streams[fd]):
+                        watch.remove(fd)
+                        del streams[fd]
+                else:
+                    stopper.clear_wake()  # the handler has counted the signal
+        self.output.drain(streams)
         return waited
-
-    def _dispatch(
-        self, fd: int, target: launcher.Launched, sampler: TreeSampler, streams: dict[int, str]
-    ) -> bool:
-        """Handle a readable descriptor; False when it reached its end."""
-        if fd == target.marker_fd:
-            return self._read_markers(fd, sampler)
-        if fd in streams:
-            if self._read_output(fd, streams[fd]):
-                return True
-            del streams[fd]
-            return False
-        with contextlib.suppress(BlockingIOError):
-            os.read(fd, 512)  # the signal wake-up pipe: the handler has counted the signal
-        return True
 
     def _tree_done(
         self,
@@ -455,7 +370,7 @@ class _Run:
         alive = [p for p in sampler.pids() if p != target.pid]
         if not alive and not streams:
             return True
-        if now < linger_until or (self.stop_reason is not None and self.stop_stage < 3):
+        if now < linger_until or (self.stopper.reason and not self.stopper.done_signalling()):
             return False
         if alive:
             self.warn(
@@ -491,75 +406,8 @@ class _Run:
         got = launcher.reap(target.pid) or (0, None)
         self.end_ns = time.monotonic_ns()
         launcher.finish_popen(target, got[0])
-        self._drain_outputs({target.stdout_fd: "stdout", target.stderr_fd: "stderr"})
+        self.output.drain({target.stdout_fd: "stdout", target.stderr_fd: "stderr"})
         return got
-
-    # -- channel and output -------------------------------------------------------------------
-
-    def _read_markers(self, fd: int, sampler: TreeSampler) -> bool:
-        try:
-            data = os.read(fd, READ_CHUNK)
-        except BlockingIOError:
-            return True
-        lines = self.splitter.feed(data) if data else self.splitter.finish()
-        events: list[MarkerEvent] = []
-        for line in lines:
-            if not line:
-                continue
-            try:
-                events.append(parse_line(line))
-            except (ValueError, UnicodeDecodeError) as exc:
-                self.pairer.garbled(line, str(exc))
-        if events:
-            boundary = any(e.kind != "A" for e in events)
-            seq = sampler.sample("marker", None, STATUS | CTX) if boundary else None
-            for event in events:
-                sample_seq = seq if event.kind != "A" else None
-                self.pairer.add(event, sample_seq)
-                self.marker_count += 1
-                self.marker_rows.append(
-                    (self.marker_count - 1, event.kind, event.pid, event.tid, event.seq,
-                     event.name, event.t_ns, event.process_cpu_ns, event.thread_cpu_ns,
-                     None if event.gil is None else int(event.gil), event.attrs_json(),
-                     sample_seq)
-                )  # fmt: skip
-        return bool(data)
-
-    def _read_output(self, fd: int, stream: str) -> bool:
-        try:
-            data = os.read(fd, READ_CHUNK)
-        except BlockingIOError:
-            return True
-        if not data:
-            return False
-        self.store.append_output(self.run_id, stream, data)
-        sink = self.sinks.get(fd)
-        if sink is not None:
-            try:
-                sink.write(data)
-                sink.flush()
-            except (OSError, ValueError):
-                self.sinks[fd] = None  # the reader went away: keep recording, stop copying
-        if stream == "stderr":
-            self.stderr_tail = (self.stderr_tail + data)[-STDERR_TAIL_BYTES:]
-            scan = self.gil_scan_tail + data
-            for match in GIL_WARNING_RE.finditer(scan):
-                module = match.group(1).decode("utf-8", "replace")
-                if module not in self.gil_modules:
-                    self.gil_modules.append(module)
-            self.gil_scan_tail = scan[-256:]
-        return True
-
-    def _drain_outputs(self, streams: dict[int, str]) -> None:
-        """Whatever is left in the pipes (without waiting for writers still alive)."""
-        for fd, stream in list(streams.items()):
-            while self._read_output(fd, stream):
-                try:
-                    more, _, _ = select.select([fd], [], [], 0)
-                except InterruptedError:
-                    continue
-                if not more:
-                    break
 
     def _flush(self, sampler: TreeSampler | None) -> None:
         cpu0 = time.thread_time_ns()
@@ -573,9 +421,9 @@ class _Run:
             store.add_memory_samples(run_id, rows.memory)
             store.upsert_processes(run_id, procs)
             store.upsert_threads(run_id, threads)
-        if self.marker_rows:
-            store.add_markers(run_id, self.marker_rows)
-            self.marker_rows = []
+        markers = self.markers.take_rows()
+        if markers:
+            store.add_markers(run_id, markers)
         store.flush()
         self.flush_cpu_ns += time.thread_time_ns() - cpu0
 
@@ -594,8 +442,8 @@ class _Run:
         exit_code, exit_signal = launcher.exit_info(status_word)
         if rusage is None:
             exit_code = exit_signal = None
-        if self.stop_reason is not None:
-            status = self.stop_reason
+        if self.stopper.reason is not None:
+            status = self.stopper.reason
         elif exit_signal is not None:
             status = "signaled"
         elif exit_code != 0:
@@ -605,7 +453,7 @@ class _Run:
         columns: dict[str, Any] = self._kernel_account(target, sampler, rusage)
         self._flush(sampler)
         if sampler is not None:
-            store.add_regions(run_id, region_rows(self.pairer.regions, sampler))
+            store.add_regions(run_id, region_rows(self.markers.pairer.regions, sampler))
             for text in sampler.warnings:
                 self.warn(text)
             sampler.close()
@@ -617,12 +465,11 @@ class _Run:
             run_id, status=status, end_ns=self.end_ns, exit_code=exit_code,
             exit_signal=exit_signal, achieved_interval_ns=achieved,
             missed_deadlines=self.missed, sampler_cpu_ns=loop_cpu_ns,
-            attrs=self.pairer.run_attrs, warnings=self.warnings, **columns,
+            attrs=self.markers.pairer.run_attrs, warnings=self.warnings, **columns,
         )  # fmt: skip
-        tail_lines = self.stderr_tail.decode("utf-8", "replace").splitlines()[-20:]
         return ProfileResult(
             run_id=run_id, status=status, exit_code=exit_code, exit_signal=exit_signal,
-            summary=store.summary(run_id), stderr_tail="\n".join(tail_lines),
+            summary=store.summary(run_id), stderr_tail=self.output.tail_text(),
             warnings=list(self.warnings), info=store.run_info(run_id),
             sampler_cpu_ns=loop_cpu_ns, samples=sampler.samples_taken if sampler else 0,
             ticks=self.ticks, missed_deadlines=self.missed, achieved_interval_ns=achieved,
@@ -656,51 +503,11 @@ class _Run:
         return columns
 
     def _collect_warnings(self, meter: Any) -> None:
-        for text in self.pairer.finish():
+        interp = self.req.interpreter
+        for text in self.markers.warnings(bool(interp and interp.free_threaded)):
             self.warn(text)
-        if self.splitter.overlong:
-            self.warn(f"{self.splitter.overlong} over-long marker line(s) ignored")
         if meter is not None:
             for text in meter.warnings:
                 self.warn(text)
-        for module in self.gil_modules:
+        for module in self.output.gil_modules:
             self.warn(f"the GIL was enabled at run time to load module {module!r}")
-        interp = self.req.interpreter
-        if interp is not None and interp.free_threaded:
-            enabled = sorted({r.name for r in self.pairer.regions if r.begin.gil or r.end.gil})
-            if enabled:
-                self.warn(
-                    f"the GIL was enabled during region(s) {', '.join(enabled)} of a free-threaded build"
-                )
-
-
-def region_rows(regions: list[Any], sampler: TreeSampler) -> list[tuple[Any, ...]]:
-    """Store rows for paired regions, with the peak tree RSS inside each.
-
-    The peak is the highest tree RSS sampled between the boundary samples, raised to a
-    process's VmHWM at the end boundary when that grew inside the region: VmHWM only moves
-    when a new peak is reached, so growth between the boundaries means the peak happened
-    inside, exactly at that value.
-    """
-    rows = []
-    rss = sampler.tree_rss
-    for index, r in enumerate(regions):
-        peak: int | None = None
-        b, e = r.begin_sample_seq, r.end_sample_seq
-        if b is not None and e is not None and b <= e < len(rss):
-            peak = max(rss[b : e + 1])
-            hwm_begin = sampler.hwm_at.get(b, {})
-            for pid, hwm in sampler.hwm_at.get(e, {}).items():
-                if hwm > hwm_begin.get(pid, hwm):
-                    peak = max(peak, hwm)
-        rows.append(
-            (index, r.name, r.pid, r.tid, r.begin.t_ns, r.end.t_ns, b, e,
-             r.begin.process_cpu_ns, r.end.process_cpu_ns, r.begin.thread_cpu_ns,
-             r.end.thread_cpu_ns, _gil(r.begin.gil), _gil(r.end.gil), peak,
-             json.dumps(r.attrs, sort_keys=True, default=str))
-        )  # fmt: skip
-    return rows
-
-
-def _gil(value: bool | None) -> int | None:
-    return None if value is None else int(value)

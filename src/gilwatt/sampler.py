@@ -12,7 +12,8 @@ One :meth:`TreeSampler.sample` call reads the whole tree and appends store rows 
   children's time, thread count, state) and ``status`` (VmHWM, VmPeak, VmSwap); ``/proc/stat``
   (per-core busy ticks, which only move in 10 ms steps) and a model energy meter (computed from
   them); new children, when ``/proc/loadavg`` says some process was created since.
-- detail tier (``memory_interval_ns``, 1 s): ``smaps_rollup`` (USS/PSS), per-thread context
+- detail tier (``memory_interval_ns``, 1 s; ``smaps_rollup`` first 100 ms after the start,
+  not at the first sample): ``smaps_rollup`` (USS/PSS), per-thread context
   switches (``task/<tid>/status``) and last core (``task/<tid>/stat``), every thread's CPU, the
   thread list and names, and the command line (it changes at exec).
 
@@ -169,7 +170,7 @@ class TreeSampler:
         self.cores: list[tuple[int, int]] = []
         self.tree_rss = array("q")  # per sample seq: tree RSS, for region peaks
         self.hwm_at: dict[int, dict[int, int]] = {}  # seq -> {pid: VmHWM} for marker samples
-        self.next_status_ns = self.next_detail_ns = self.last_smaps_ns = 0
+        self.next_status_ns = self.next_detail_ns = self.next_smaps_ns = self.last_smaps_ns = 0
         self.sample_cpu_ns = 0  # this sampler's own CPU inside sample() (if measure_cost)
         self.samples_taken = 0
         self.cpu = CoreStatReader(root)
@@ -321,16 +322,7 @@ class TreeSampler:
         """Read the tree now (plus the ``reads`` flags and any tier due); return the sample seq."""
         cpu_start = time.thread_time_ns() if self.measure_cost else 0
         t_ns = time.monotonic_ns()
-        if t_ns >= self.next_status_ns:
-            reads |= STATUS
-            self.next_status_ns = t_ns + self.status_interval_ns
-        if t_ns >= self.next_detail_ns:
-            reads |= STATUS | CTX | DETAIL | SMAPS
-            self.next_detail_ns = t_ns + self.memory_interval_ns
-        elif trigger == "marker" and t_ns - self.last_smaps_ns >= MARKER_SMAPS_GAP_NS:
-            reads |= SMAPS  # USS/PSS at region boundaries too, unless markers come thick and fast
-        if reads & SMAPS:
-            self.last_smaps_ns = t_ns
+        reads = self._due(t_ns, trigger, reads)
         if reads & DETAIL or (reads & STATUS and self._new_pid_created()):
             self.find_children(t_ns)
         seq = self.seq
@@ -368,6 +360,9 @@ class TreeSampler:
         system += self.reaped_sys_ns
         if cpu < self.last[0]:  # a child was reaped between two reads: keep the tree monotone
             cpu, user, system = self.last
+        else:  # user and sys each too (the split is an estimate until the kernel's rusage)
+            user = min(max(user, self.last[1]), cpu - self.last[2])
+            system = cpu - user
         self.last = (cpu, user, system)
         vol, inv = self.ctx
         rows.samples.append(
@@ -381,6 +376,25 @@ class TreeSampler:
         if self.measure_cost:
             self.sample_cpu_ns += time.thread_time_ns() - cpu_start
         return seq
+
+    def _due(self, t_ns: int, trigger: str, reads: int) -> int:
+        """``reads`` plus the tiers that are due at ``t_ns``."""
+        if t_ns >= self.next_status_ns:
+            reads |= STATUS
+            self.next_status_ns = t_ns + self.status_interval_ns
+        if t_ns >= self.next_detail_ns:
+            reads |= STATUS | CTX | DETAIL
+            self.next_detail_ns = t_ns + self.memory_interval_ns
+        if self.next_smaps_ns == 0:  # not at the first sample: the program has barely started
+            self.next_smaps_ns = t_ns + min(MARKER_SMAPS_GAP_NS, self.memory_interval_ns)
+        elif t_ns >= self.next_smaps_ns:
+            reads |= SMAPS
+        elif trigger == "marker" and t_ns - self.last_smaps_ns >= MARKER_SMAPS_GAP_NS:
+            reads |= SMAPS  # USS/PSS at region boundaries too, unless markers come thick and fast
+        if reads & SMAPS:
+            self.last_smaps_ns = t_ns
+            self.next_smaps_ns = t_ns + self.memory_interval_ns
+        return reads
 
     def _read_processes(self, seq: int, t_ns: int, reads: int) -> None:
         """The tick tier of every process and (a share of) its threads."""

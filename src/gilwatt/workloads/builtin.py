@@ -120,7 +120,7 @@ def _study() -> list[Workload]:
             "numpy",
             "a*b + a*0.5 - b*0.25, clip, normalise, sum over float64 arrays (NumPy).",
             (_size("length", "elements", "elements per input array", 200_000),),
-            _single(200_000, 20_000_000, _millions(150, 170, 190, 210, 230, 250, 275), "length"),
+            _single(200_000, 25_000_000, _millions(150, 170, 190, 210, 230, 250, 275), "length"),
             "mean and standard deviation of the clipped array against a blockwise reference "
             "(1e-10 relative); the normalised sum is ~0",
             _per("length", 56),
@@ -132,7 +132,7 @@ def _study() -> list[Workload]:
             "numpy",
             "A.dot(B) then .sum() on square float64 matrices (NumPy, BLAS threads).",
             (_size("size", "rows", "rows = columns of each matrix", 200),),
-            _single(200, 3500, [6000, 7500, 9000, 10500, 12000, 13500, 15000], "size"),
+            _single(200, 3800, [6000, 7500, 9000, 10500, 12000, 13500, 15000], "size"),
             "total against colsum(A).rowsum(B) and 64 entries against their own dot products "
             "(1e-9 relative)",
             lambda p, w: BASE_BYTES + 32 * _int(p, "size") ** 2,
@@ -166,7 +166,7 @@ def _study() -> list[Workload]:
             "sequential",
             "in-place bubble sort of a descending list (worst case).",
             (_size("num_items", "items", "items to sort", 400),),
-            _single(400, 5000, [5000, 8000, 11000, 14000, 17000, 21000, 25000], "num_items"),
+            _single(400, 5500, [5000, 8000, 11000, 14000, 17000, 21000, 25000], "num_items"),
             "the list equals 1..n (exact)",
             _per("num_items", 48),
             uses_workers=False,
@@ -177,7 +177,7 @@ def _study() -> list[Workload]:
             "Sieve of Eratosthenes over a Python list (allocated in the region), then a list "
             "comprehension of the primes.",
             (_size("limit", "numbers", "largest number sieved", 100_000),),
-            _single(100_000, 10_000_000, _millions(16, 20, 24, 28, 32, 36, 40), "limit"),
+            _single(100_000, 14_000_000, _millions(16, 20, 24, 28, 32, 36, 40), "limit"),
             "the primes equal those of an independent bytearray sieve (exact)",
             _sieve_bytes,
             uses_workers=False,
@@ -212,7 +212,7 @@ def _study() -> list[Workload]:
             ),
             _threaded(
                 {"num_particles": 60, "num_steps": 3},
-                {"num_particles": 650, "num_steps": 10},
+                {"num_particles": 750, "num_steps": 10},
                 {"num_particles": 2000, "num_steps": 10},
             ),
             "each step: every particle updated once, block-boundary and 8 spread particles "
@@ -225,7 +225,7 @@ def _study() -> list[Workload]:
             "threads json.loads slices of a shared list of JSON strings, count age buckets in "
             "local dicts, merge dicts and round-trip them through dumps/loads.",
             (_size("num_records", "records", "JSON records", 4000),),
-            _threaded({"num_records": 4000}, {"num_records": 120_000}, {"num_records": 2_000_000}),
+            _threaded({"num_records": 4000}, {"num_records": 160_000}, {"num_records": 2_000_000}),
             "slices tile the records once; bucket counts, sum of id^age and tag count against "
             "values derived from the index without JSON (exact)",
             _per("num_records", 260),
@@ -237,7 +237,7 @@ def _study() -> list[Workload]:
             "(disjoint contiguous ranges).",
             (_size("num_records", "records", "strings in the shared list", 20_000),),
             _threaded(
-                {"num_records": 20_000}, {"num_records": 10_000_000}, {"num_records": 55_000_000}
+                {"num_records": 20_000}, {"num_records": 16_000_000}, {"num_records": 55_000_000}
             ),
             "every record upper-case (full scan); boundary and ~1000 spread records exact",
             _per("num_records", 130),
@@ -249,7 +249,7 @@ def _study() -> list[Workload]:
             "main thread stitches them together.",
             (_size("num_records", "records", "strings in the shared list", 20_000),),
             _threaded(
-                {"num_records": 20_000}, {"num_records": 5_000_000}, {"num_records": 55_000_000}
+                {"num_records": 20_000}, {"num_records": 9_000_000}, {"num_records": 55_000_000}
             ),
             "stitched list upper-case (full scan), boundary and ~1000 spread records exact; "
             "input unchanged",
@@ -261,7 +261,9 @@ def _study() -> list[Workload]:
             "threads duplicate active Person dataclasses of their slice, build f-string names, "
             "concatenate and slice-assign lists.",
             (_size("num_records", "persons", "Person objects", 5000),),
-            _threaded({"num_records": 5000}, {"num_records": 500_000}, {"num_records": 8_000_000}),
+            _threaded(
+                {"num_records": 5000}, {"num_records": 1_200_000}, {"num_records": 8_000_000}
+            ),
             "slices tile the persons once; per slice the list lengths, last name and first and "
             "last persons against values derived from the index (exact)",
             _per("num_records", 500),
@@ -296,7 +298,7 @@ def _beyond() -> list[Workload]:
                 {
                     "variant": ["thread", "process", "interpreter"],
                     "tasks": 64,
-                    "task_iters": 200_000,
+                    "task_iters": 250_000,
                     "payload_kb": 64,
                 },
                 {
@@ -335,7 +337,7 @@ def _beyond() -> list[Workload]:
                 },
                 {
                     "variant": ["global-lock", "striped", "sharded", "queue"],
-                    "num_items": 200_000,
+                    "num_items": 350_000,
                     "work": 40,
                 },
                 {
@@ -368,7 +370,7 @@ def _beyond() -> list[Workload]:
             ),
             _threaded(
                 {"variant": ["threads", "processes"], "size_mb": 8, "touch_bytes": 16},
-                {"variant": ["threads", "processes"], "size_mb": 256, "touch_bytes": 160},
+                {"variant": ["threads", "processes"], "size_mb": 256, "touch_bytes": 256},
                 {"variant": ["threads", "processes"], "size_mb": 2048, "touch_bytes": 96},
             ),
             "pages tiled once; each range's CRC-32 against zlib.crc32 of the same bytes (exact)",
@@ -395,7 +397,7 @@ def _beyond() -> list[Workload]:
             ),
             _threaded(
                 {"variant": ["socket", "file"], "tasks": 40, "cpu_iters": 2000},
-                {"variant": ["socket", "file"], "tasks": 300, "cpu_iters": 20_000},
+                {"variant": ["socket", "file"], "tasks": 600, "cpu_iters": 20_000},
                 {"variant": ["socket", "file"], "tasks": 4000, "cpu_iters": 20_000},
             ),
             "every round ran once; results against the closed form of the arithmetic (exact); "
