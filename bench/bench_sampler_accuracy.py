@@ -21,10 +21,11 @@ from __future__ import annotations
 import argparse
 import sqlite3
 import statistics
-import sys
 import tempfile
 from contextlib import closing
 from pathlib import Path
+
+from _pythons import default_target_python
 
 TREE = """
 import os, subprocess, sys, threading, time
@@ -137,12 +138,10 @@ def spike_rss(python: str, tmp: Path) -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default_py = "/tmp/devpy/gil/bin/python3"
-    parser.add_argument(
-        "--python", default=default_py if Path(default_py).exists() else sys.executable
-    )
+    parser.add_argument("--python", default=None, help="target (default: the pair's GIL build)")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
+    args.python = args.python or default_target_python()
     tree, region, spike = [], [], []
     with tempfile.TemporaryDirectory() as tmp_text:
         tmp = Path(tmp_text)

@@ -22,10 +22,11 @@ import os
 import select
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _pythons import default_target_python
 
 TARGET = """
 import threading, time
@@ -156,17 +157,13 @@ def part2(python: str, seconds: float, rates: list[float]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--python",
-        default="/tmp/devpy/gil/bin/python3"
-        if Path("/tmp/devpy/gil/bin/python3").exists()
-        else sys.executable,
-    )
+    parser.add_argument("--python", default=None, help="target (default: the pair's GIL build)")
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--interval-ms", type=float, default=10.0)
     parser.add_argument("--rates", default="100,1000")
     parser.add_argument("--part", choices=("1", "2", "all"), default="all")
     args = parser.parse_args()
+    args.python = args.python or default_target_python()
     if args.part in ("1", "all"):
         part1(args.python, args.seconds, args.interval_ms / 1e3)
     if args.part in ("2", "all"):

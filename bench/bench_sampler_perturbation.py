@@ -15,9 +15,10 @@ import os
 import random
 import statistics
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
+
+from _pythons import default_target_python
 
 TARGET = """
 import sys, threading, time
@@ -62,15 +63,13 @@ def profiled(python: str, script: Path, n: int, threads: int, store: Path) -> fl
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default_py = "/tmp/devpy/gil/bin/python3"
-    parser.add_argument(
-        "--python", default=default_py if Path(default_py).exists() else sys.executable
-    )
+    parser.add_argument("--python", default=None, help="target (default: the pair's GIL build)")
     parser.add_argument("--pairs", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--n", type=int, default=6_000_000, help="loop iterations in the kernel")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
+    args.python = args.python or default_target_python()
     rng = random.Random(args.seed)
     ratios, plain, under = [], [], []
     with tempfile.TemporaryDirectory() as tmp:

@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
+import pythons
 from gilwatt.profiler import ProfileRequest, ProfileResult, profile
 
-GIL_PY = Path("/tmp/devpy/gil/bin/python3")
-FT_PY = Path("/tmp/devpy/ft/bin/python3")
-PY39 = Path("/root/.pyenv/versions/3.9.18/bin/python")
+GIL_PY = pythons.gil_python()
+FT_PY = pythons.ft_python()
+PY39 = pythons.PY39
 
 
 def python_or_skip(path: Path) -> str:

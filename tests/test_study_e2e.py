@@ -19,9 +19,11 @@ from pathlib import Path
 
 import pytest
 
+import pythons
+
 pytestmark = [pytest.mark.slow, pytest.mark.needs_pair]
 
-DEV_PAIR = (Path("/tmp/devpy/gil/bin/python3"), Path("/tmp/devpy/ft/bin/python3"))
+DEV_PAIR = (pythons.gil_python(), pythons.ft_python())
 # threaded + single-threaded, stdlib only, each well under a second at the tiny preset
 WORKLOADS = "factorial,bubble_sort"
 

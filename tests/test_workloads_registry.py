@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import pythons
 from gilwatt.cli import main
 from gilwatt.errors import ConfigError, UnknownNameError
 from gilwatt.workloads import (
@@ -21,7 +22,7 @@ from gilwatt.workloads import (
     registry,
 )
 
-GIL_PYTHON = Path("/tmp/devpy/gil/bin/python3")
+GIL_PYTHON = pythons.gil_python()
 
 
 def test_registry_holds_the_study_and_the_patterns_beyond_it() -> None:

@@ -18,11 +18,12 @@ from typing import Any
 
 import pytest
 
+import pythons
 from gilwatt.workloads import CORRUPT_ENV, EXIT_SKIPPED, EXIT_VERIFY_FAILED, Cell, registry
 
 SRC = Path(__file__).resolve().parents[1] / "src"
-DEV_PYTHONS = {"gil": Path("/tmp/devpy/gil/bin/python3"), "ft": Path("/tmp/devpy/ft/bin/python3")}
-PYTHON39 = Path("/root/.pyenv/versions/3.9.18/bin/python")  # a bare 3.9: no numpy
+DEV_PYTHONS = {"gil": pythons.gil_python(), "ft": pythons.ft_python()}
+PYTHON39 = pythons.PY39  # a bare 3.9: no numpy
 
 
 def _targets() -> dict[str, str]:

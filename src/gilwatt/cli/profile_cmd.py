@@ -19,12 +19,11 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from gilwatt.errors import ConfigError
+from gilwatt.errors import ConfigError, GilwattError
 
 EXIT_TIMEOUT = 124
 EXIT_INTERRUPTED = 130
@@ -32,10 +31,6 @@ _DURATION_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[-+]?\d+)?)\s*([a-z]*)\s*$",
 _TIME_UNITS = {"": 1e9, "s": 1e9, "sec": 1e9, "ms": 1e6, "us": 1e3, "µs": 1e3, "ns": 1.0,
                "m": 60e9, "min": 60e9, "h": 3600e9}  # fmt: skip
 _RATE_UNITS = {"hz": 1.0, "khz": 1e3}
-
-# Called with (args, result) after the summary is printed; the report command registers here
-# (e.g. to write an HTML report unless --no-report).
-POST_RUN_HOOKS: list[Callable[[argparse.Namespace, Any], None]] = []
 
 
 def parse_duration_ns(text: str, option: str, *, rates: bool = False) -> int:
@@ -107,6 +102,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="result store (default ./gilwatt.db)",
     )
     out.add_argument("--label", default="", help="a label stored with the run")
+    out.add_argument(
+        "--report",
+        metavar="FILE.html",
+        help="HTML report to write at the end (default: the store's name with .html)",
+    )
+    out.add_argument("--no-report", action="store_true", help="do not write an HTML report")
     out.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     out.add_argument(
         "-q", "--quiet", action="store_true", help="do not pass the target's output through"
@@ -209,6 +210,7 @@ def run(args: argparse.Namespace) -> int:
         else 0.0
     )
     env = parse_env(args.env)
+    report_path = _report_path(args)
     interp = _interpreter(args)
     argv = build_argv(args, interp.executable if interp is not None else None)
     err = sys.stderr.buffer
@@ -226,9 +228,29 @@ def run(args: argparse.Namespace) -> int:
     except ProfileInterrupted as stopped:
         result = stopped.result
     _print(args, result)
-    for hook in POST_RUN_HOOKS:
-        hook(args, result)
+    if report_path is not None:
+        _write_report(args, result.run_id, report_path)
     return exit_status(result)
+
+
+def _report_path(args: argparse.Namespace) -> Path | None:
+    """Where the HTML report goes, checked before the target starts (None: no report)."""
+    if args.no_report:
+        return None
+    from gilwatt.report.html import check_writable
+
+    return check_writable(args.report or Path(args.output).with_suffix(".html"))
+
+
+def _write_report(args: argparse.Namespace, run_id: int, path: Path) -> None:
+    from gilwatt.report import write_run_report
+
+    try:
+        written = write_run_report(args.output, run_id, path)
+    except GilwattError as exc:  # the run is stored; a report failure must not hide that
+        print(f"gilwatt: error: report not written: {exc}", file=sys.stderr)
+        return
+    print(f"report: {written.resolve()}", file=sys.stderr)
 
 
 def _print(args: argparse.Namespace, result: Any) -> None:
