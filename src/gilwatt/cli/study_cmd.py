@@ -33,7 +33,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--suite",
         default="quick",
-        metavar="quick|paper|tiny|FILE.toml",
+        metavar="quick|patterns|paper|tiny|FILE.toml",
         help="a built-in suite (each workload's preset of that name) or a study file (default: quick)",
     )
     parser.add_argument(

@@ -45,7 +45,7 @@ DEFAULT_INTERVAL_NS = 10_000_000
 DEFAULT_TIMEOUT_S = 1800.0
 
 EXAMPLES_DIR = Path(__file__).with_name("examples")
-SUITES = ("quick", "paper", "tiny")
+SUITES = ("quick", "patterns", "paper", "tiny")
 
 _UNITS_NS = {
     "ns": 1,
@@ -147,7 +147,7 @@ def load_spec(path: Path | str) -> StudySpec:
     except FileNotFoundError:
         raise ConfigError(
             f"study file ({path}): not found.",
-            hint="Give an existing .toml file or --suite quick|paper|tiny.",
+            hint="Give an existing .toml file or --suite quick|patterns|paper|tiny.",
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"study file ({path}): cannot be read: {exc}.") from None
