@@ -42,8 +42,9 @@ demo: pair  ## the main job: a quick study of the pair, ending in an HTML report
 
 test: pair browser  ## the test suite (lint, types, tests)
 	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/mypy
-	$(VENV)/bin/pytest -q
+	GILWATT_REQUIRE_PAIR=1 $(VENV)/bin/pytest -q
 
 bench: venv  ## the speed and memory benchmarks (ratios against in-run baselines)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
