@@ -10,6 +10,7 @@ import pytest
 from gilwatt.errors import ConfigError, UnknownNameError
 from gilwatt.study.resolve import resolve_study
 from gilwatt.study.spec import EXAMPLES_DIR, SUITES, load_spec, parse_duration_ns, parse_spec
+from gilwatt.workloads import STUDY_WORKLOADS
 from study_fakes import fake_pair, fake_workloads, resolver_for
 
 GOOD = """\
@@ -218,11 +219,22 @@ def test_the_hash_ignores_reps_and_pauses_but_not_the_matrix(tmp_path: Path) -> 
         assert resolve(parse_spec(text, "s.toml"), tmp_path).spec_hash() != base.spec_hash(), text
 
 
+# suite -> (preset, workloads: None means every registered workload)
+BUNDLED = {
+    "quick": ("quick", STUDY_WORKLOADS),
+    "patterns": ("quick", ("executors", "shared_state", "read_only", "mixed_io")),
+    "paper": ("paper", None),
+    "tiny": ("tiny", None),
+}
+
+
 @pytest.mark.parametrize("suite", SUITES)
 def test_bundled_suites_parse_and_use_their_preset(suite: str) -> None:
     spec = load_spec(EXAMPLES_DIR / f"{suite}.toml")
-    assert spec.name == suite and spec.preset == suite
-    assert spec.workloads is None  # every registered workload
+    preset, workloads = BUNDLED[suite]
+    assert spec.name == suite and spec.preset == preset
+    names = None if spec.workloads is None else tuple(entry.name for entry in spec.workloads)
+    assert names == workloads
 
 
 def test_example_file_is_valid_against_the_real_registry(tmp_path: Path) -> None:
