@@ -81,3 +81,21 @@ def test_compare_command_writes_pyperf_files(
     # golden store: energy = time x (6 + 5 x busy cores) W, one busy core for this gil cell
     assert sorted(bench.get_values()) == pytest.approx([11 * 0.99, 11 * 1.00, 11 * 1.02])
     assert "mandelbrot" in _pyperf("stats", "out/gil.json")
+
+
+def test_export_command_writes_pyperf_suites(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    build_golden_store(tmp_path / "study.db")
+    out_dir = tmp_path / "pyperf"
+    assert (
+        main(["export", str(tmp_path / "study.db"), "--format", "pyperf", "-o", str(out_dir)]) == 0
+    )
+    assert sorted(p.name for p in out_dir.iterdir()) == ["ft.json", "gil.json"]
+    assert "mandelbrot" in _pyperf(
+        "compare_to", str(out_dir / "gil.json"), str(out_dir / "ft.json")
+    )
+    # a single run is not a study: refused with one line and exit 2
+    assert main(["export", str(tmp_path / "study.db"), "--format", "pyperf", "--run", "1",
+                 "-o", str(out_dir)]) == 2  # fmt: skip
+    assert "exports a study" in capsys.readouterr().err

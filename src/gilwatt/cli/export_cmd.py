@@ -1,4 +1,4 @@
-"""``gilwatt export``: write a store's runs as CSV, JSON or Parquet."""
+"""``gilwatt export``: write a store's runs as CSV, JSON, Parquet or pyperf JSON."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ import sys
 
 USAGE = """gilwatt export STORE --format json [--run ID ... | --study ID] -o FILE|-
        gilwatt export STORE --format csv|parquet [--run ID ... | --study ID] -o DIR
-       gilwatt export STORE --format csv|parquet --table NAME [...] -o FILE|-"""
+       gilwatt export STORE --format csv|parquet --table NAME [...] -o FILE|-
+       gilwatt export STUDY.db --format pyperf [--study ID] -o DIR|FILE.json"""
 
 EPILOG = """json: one lossless document (runs with their metadata, samples as column arrays,
 regions, markers, output). csv, parquet: one file per table in DIR (runs.csv, samples.csv,
 ..., summaries.csv with the derived whole-run figures), or one table with --table. Parquet
-needs pyarrow: pip install 'gilwatt[parquet]'. Files are written whole or not at all."""
+needs pyarrow: pip install 'gilwatt[parquet]'. pyperf: a study's region times as pyperf
+suites, one per mode in DIR (gil.json, ft.json, ...) or one FILE.json, for `pyperf stats` and
+`pyperf compare_to`. Files are written whole or not at all."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -21,7 +24,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("store", metavar="STORE", help="the results store (.db) to read")
     parser.add_argument(
-        "--format", required=True, choices=("csv", "json", "parquet"), help="what to write"
+        "--format",
+        required=True,
+        choices=("csv", "json", "parquet", "pyperf"),
+        help="what to write",
     )
     parser.add_argument(
         "-o", "--output", required=True, metavar="PATH",
@@ -41,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
     from gilwatt.export import export, select_runs
     from gilwatt.store import Store
 
+    if args.format == "pyperf":
+        return _export_pyperf(args)
     with Store.open(args.store, create=False) as store:
         run_ids = select_runs(store, args.run, args.study)
         written = export(
@@ -50,4 +58,16 @@ def run(args: argparse.Namespace) -> int:
     if args.output != "-":
         where = written[0] if len(written) == 1 else f"{len(written)} files in {args.output}"
         print(f"exported {len(run_ids)} run(s) to {where}", file=sys.stderr)
+    return 0
+
+
+def _export_pyperf(args: argparse.Namespace) -> int:
+    from gilwatt.analysis.pyperf_export import dump_pyperf
+    from gilwatt.errors import ConfigError
+
+    if args.run or args.table:
+        raise ConfigError("--format pyperf exports a study.", hint="Use --study ID (or none).")
+    written = dump_pyperf(args.store, args.output, study_id=args.study)
+    for path in written:
+        print(f"exported {path}", file=sys.stderr)
     return 0
