@@ -95,10 +95,13 @@ def test_an_orphaned_grandchild_is_reaped_and_accounted(tmp_path: Path) -> None:
 def test_threads_appear_with_their_cpu(tmp_path: Path) -> None:
     code = """
     import threading
+    together = threading.Barrier(3)  # all three alive at once, whatever the machine's load
     def work():
+        together.wait()
         x = 0
         for i in range(1_500_000):
             x += i
+        together.wait()
     ts = [threading.Thread(target=work) for _ in range(3)]
     [t.start() for t in ts]
     [t.join() for t in ts]

@@ -101,9 +101,9 @@ class _Thread:
 class _Proc:
     __slots__ = ("child_sys_ns", "child_user_ns", "clock", "cmdline", "cpu_ns", "ctx_inv",
                  "ctx_vol", "dead_inv", "dead_vol", "first_ns", "hwm_bytes", "last_ns",
-                 "num_threads", "own_ns", "own_sys_ns", "own_user_ns", "pid", "ppid", "rotation", "rss_bytes", "smaps",
+                 "num_threads", "own_ns", "pid", "ppid", "rotation", "rss_bytes", "smaps",
                  "stat_fd", "state", "statm_fd", "status_fd", "swap_bytes", "sys_ticks",
-                 "task_fd", "threads", "user_ticks", "vm_peak_bytes", "vms_bytes")  # fmt: skip
+                 "task_fd", "threads", "tlist", "user_ticks", "vm_peak_bytes", "vms_bytes")  # fmt: skip
 
     def __init__(self, pid: int, t_ns: int) -> None:
         self.pid = pid
@@ -112,6 +112,7 @@ class _Proc:
         self.clock = procfs.process_clock_id(pid)
         self.smaps: SmapsRollupReader | None = None
         self.threads: dict[int, _Thread] = {}
+        self.tlist: list[_Thread] = []  # threads' values, rebuilt (never mutated) on changes
         self.rotation = 0  # where the next tick's share of thread reads starts
         self.num_threads = -1  # -1 until the first stat read
         self.state = "R"
@@ -119,7 +120,6 @@ class _Proc:
         self.first_ns = self.last_ns = t_ns
         self.own_ns = 0  # own CPU (clock), last reading
         self.user_ticks = self.sys_ticks = 0  # stat's split of own CPU, for its proportion
-        self.own_user_ns = self.own_sys_ns = 0  # own CPU split by that proportion, monotone
         self.child_user_ns = self.child_sys_ns = 0  # reaped children, last stat
         self.cpu_ns = 0  # own + reaped children
         self.rss_bytes = self.vms_bytes = 0
@@ -171,6 +171,11 @@ class TreeSampler:
         self.tree_rss = array("q")  # per sample seq: tree RSS, for region peaks
         self.hwm_at: dict[int, dict[int, int]] = {}  # seq -> {pid: VmHWM} for marker samples
         self.next_status_ns = self.next_detail_ns = self.next_smaps_ns = self.last_smaps_ns = 0
+        self.next_due_ns = 0  # the earliest of the three: a plain tick before it skips _due
+        # Tree sums of what only moves when stat or status is read (see _sum_slow).
+        self._slow = (0, 0, 0, 0, 0, 0)
+        self._slow_stale = True
+        self._own_children: dict[int, int] = {}  # gilwatt's own tid -> kept-open children fd
         self.sample_cpu_ns = 0  # this sampler's own CPU inside sample() (if measure_cost)
         self.samples_taken = 0
         self.cpu = CoreStatReader(root)
@@ -225,9 +230,11 @@ class TreeSampler:
             proc.threads[tid] = thread
             self.thread_pid[tid] = proc.pid
             self.dirty_threads[tid] = thread
+        proc.tlist = list(proc.threads.values())
 
     def _drop_thread(self, proc: _Proc, tid: int) -> None:
         thread = proc.threads.pop(tid)
+        proc.tlist = list(proc.threads.values())
         for fd in (thread.fd, thread.stat_fd, thread.status_fd, thread.children_fd):
             _close(fd)
         proc.dead_vol += thread.ctx_vol
@@ -246,6 +253,7 @@ class TreeSampler:
         self.gone_vol += proc.dead_vol
         self.gone_inv += proc.dead_inv
         self.dirty_procs.add(proc.pid)
+        self._slow_stale = True
 
     def account_reaped(self, pid: int, rusage: Any) -> None:
         """gilwatt reaped ``pid`` (wait4): its rusage replaces its /proc readings."""
@@ -258,8 +266,9 @@ class TreeSampler:
         self.reaped_sys_ns += round(rusage.ru_stime * 1e9)
         self.reaped_vol += rusage.ru_nvcsw
         self.reaped_inv += rusage.ru_nivcsw
+        self._slow_stale = True
 
-    def find_children(self, t_ns: int) -> None:
+    def find_children(self, t_ns: int, refresh_own: bool = False) -> None:
         """Adopt new children of tree processes, and orphans re-parented to gilwatt."""
         for proc in list(self.procs.values()):
             if proc.state == "Z":
@@ -269,18 +278,38 @@ class TreeSampler:
                     self.add_process(child, t_ns)
         if self.session is None:
             return
-        for child in procfs.children_of(self.fs, self._my_pid):
+        for child in self._own_children_now(refresh_own or not self._own_children):
             if child in self.procs:
                 continue
             data = procfs.read_text(self.fs / "proc" / str(child) / "stat")
             if data and procfs.parse_stat(data.encode()).session == self.session:
                 self.add_process(child, t_ns)
 
+    def _own_children_now(self, refresh: bool) -> set[int]:
+        """gilwatt's own children (orphans re-parented to it), through kept-open descriptors."""
+        if refresh:  # gilwatt's own threads: listed at the detail tier, not at every check
+            tids = procfs.list_threads(self.fs, self._my_pid)
+            for tid in [t for t in self._own_children if t not in tids]:
+                _close(self._own_children.pop(tid))
+            for tid in tids:
+                if tid not in self._own_children:
+                    path = self.fs / "proc" / str(self._my_pid) / "task" / str(tid) / "children"
+                    self._own_children[tid] = _open_optional(path)
+        found: set[int] = set()
+        for fd in self._own_children.values():
+            if fd < 0:
+                continue
+            try:
+                found.update(int(word) for word in os.pread(fd, 65536, 0).split())
+            except OSError:
+                continue
+        return found
+
     def _children(self, proc: _Proc) -> set[int]:
         """Children forked by any thread of ``proc`` (kept-open ``task/<tid>/children``)."""
         found: set[int] = set()
         task = self.fs / "proc" / str(proc.pid) / "task"
-        for thread in tuple(proc.threads.values()):
+        for thread in proc.tlist:
             try:
                 if thread.children_fd < 0:
                     thread.children_fd = procfs.open_file(
@@ -289,7 +318,8 @@ class TreeSampler:
                 data = os.pread(thread.children_fd, 65536, 0)
             except (OSError, ProcessGone, ProbeUnavailable):
                 continue
-            found.update(int(word) for word in data.split())
+            if data:
+                found.update(int(word) for word in data.split())
         return found
 
     def zombie_orphans(self) -> list[int]:
@@ -322,48 +352,42 @@ class TreeSampler:
         """Read the tree now (plus the ``reads`` flags and any tier due); return the sample seq."""
         cpu_start = time.thread_time_ns() if self.measure_cost else 0
         t_ns = time.monotonic_ns()
-        reads = self._due(t_ns, trigger, reads)
-        if reads & DETAIL or (reads & STATUS and self._new_pid_created()):
-            self.find_children(t_ns)
+        if reads or t_ns >= self.next_due_ns:
+            reads = self._due(t_ns, trigger, reads)
+            if reads & DETAIL or (reads & STATUS and self._new_pid_created()):
+                self.find_children(t_ns, bool(reads & DETAIL))
         seq = self.seq
-        self.seq += 1
+        self.seq = seq + 1
         rows = self.rows
-        self._read_processes(seq, t_ns, reads)
+        own, rss, vms = self._read_processes(seq, t_ns, reads)
         if reads:
             self._read_status(t_ns, reads)
             cores = self.cores = self.cpu.read()
+            core_rows = rows.cores
             for index, (busy, total) in enumerate(cores):
-                rows.cores.append((seq, index, busy, total))
+                core_rows.append((seq, index, busy, total))
         energy: int | None = None
         if self.meter is not None and (reads or self.meter_every_tick):
             energy, zones = self.meter.sample(t_ns, self.cores)
             for zone, value in zones.items():
                 rows.energy.append((seq, zone, value))
-        cpu = user = system = rss = vms = threads = swap = 0
-        for proc in self.procs.values():
-            own, ut, st = proc.own_ns, proc.user_ticks, proc.sys_ticks
-            # stat's tick split, applied to the ns clock; the proportion moves between stat
-            # reads, so each part is kept from going backwards.
-            own_user = own * ut // (ut + st) if ut + st else own
-            own_user = min(max(own_user, proc.own_user_ns), own - proc.own_sys_ns)
-            proc.own_user_ns, proc.own_sys_ns = own_user, own - own_user
-            cpu += own + proc.child_user_ns + proc.child_sys_ns
-            user += own_user + proc.child_user_ns
-            system += own - own_user + proc.child_sys_ns
-            rss += proc.rss_bytes
-            vms += proc.vms_bytes
-            swap += proc.swap_bytes
-            if proc.state != "Z":
-                threads += proc.num_threads
-        cpu += self.reaped_user_ns + self.reaped_sys_ns
-        user += self.reaped_user_ns
-        system += self.reaped_sys_ns
-        if cpu < self.last[0]:  # a child was reaped between two reads: keep the tree monotone
+        if self._slow_stale:
+            self._sum_slow()
+        child_user, child_sys, user_ticks, ticks, swap, threads = self._slow
+        # The processes' own CPU is the exact clock; stat's user/sys tick proportion (summed
+        # over the tree at the last stat read) splits it. Reaped children's time is exact.
+        cpu = own + child_user + child_sys
+        user = (own * user_ticks // ticks if ticks else own) + child_user
+        last_cpu, last_user, last_sys = self.last
+        if cpu < last_cpu:  # a child was reaped between two reads: keep the tree monotone
             cpu, user, system = self.last
         else:  # user and sys each too (the split is an estimate until the kernel's rusage)
-            user = min(max(user, self.last[1]), cpu - self.last[2])
+            if user < last_user:
+                user = last_user
+            elif user > cpu - last_sys:
+                user = cpu - last_sys
             system = cpu - user
-        self.last = (cpu, user, system)
+            self.last = (cpu, user, system)
         vol, inv = self.ctx
         rows.samples.append(
             (seq, t_ns, scheduled_ns, trigger, cpu, user, system, rss, vms, swap, threads,
@@ -376,6 +400,22 @@ class TreeSampler:
         if self.measure_cost:
             self.sample_cpu_ns += time.thread_time_ns() - cpu_start
         return seq
+
+    def _sum_slow(self) -> None:
+        """Tree sums of the fields stat and status set: reaped children's user and sys ns,
+        own user and total ticks, swap, threads of live processes."""
+        child_user, child_sys = self.reaped_user_ns, self.reaped_sys_ns
+        user_ticks = ticks = swap = threads = 0
+        for p in self.procs.values():
+            child_user += p.child_user_ns
+            child_sys += p.child_sys_ns
+            user_ticks += p.user_ticks
+            ticks += p.user_ticks + p.sys_ticks
+            swap += p.swap_bytes
+            if p.state != "Z":
+                threads += p.num_threads
+        self._slow = (child_user, child_sys, user_ticks, ticks, swap, threads)
+        self._slow_stale = False
 
     def _due(self, t_ns: int, trigger: str, reads: int) -> int:
         """``reads`` plus the tiers that are due at ``t_ns``."""
@@ -394,15 +434,18 @@ class TreeSampler:
         if reads & SMAPS:
             self.last_smaps_ns = t_ns
             self.next_smaps_ns = t_ns + self.memory_interval_ns
+        self.next_due_ns = min(self.next_status_ns, self.next_detail_ns, self.next_smaps_ns)
         return reads
 
-    def _read_processes(self, seq: int, t_ns: int, reads: int) -> None:
-        """The tick tier of every process and (a share of) its threads."""
-        pread, fstat = os.pread, os.fstat
+    def _read_processes(self, seq: int, t_ns: int, reads: int) -> tuple[int, int, int]:
+        """The tick tier of every process and (a share of) its threads; return the tree's own
+        CPU (ns), RSS and VMS (bytes)."""
+        pread = os.pread
         clock = time.clock_gettime_ns if self.use_clock else None
         thread_rows = self.rows.threads
         with_stat = reads != 0 or clock is None
         every_thread = reads & CTX
+        own = rss = vms = 0
         gone: list[_Proc] = []
         for proc in self.procs.values():
             try:
@@ -411,7 +454,7 @@ class TreeSampler:
                     proc.own_ns = clock(proc.clock)
                 # A thread started or ended: stat has the count, and the list is re-read.
                 stat_now = with_stat or (
-                    proc.state != "Z" and fstat(proc.task_fd).st_nlink - 2 != proc.num_threads
+                    proc.state != "Z" and os.fstat(proc.task_fd).st_nlink - 2 != proc.num_threads
                 )
             except OSError:
                 gone.append(proc)
@@ -419,18 +462,23 @@ class TreeSampler:
             if stat_now and not self._read_stat(proc, t_ns, reads & DETAIL):
                 gone.append(proc)
                 continue
+            own += proc.own_ns
             if proc.state == "Z":
                 proc.rss_bytes = proc.vms_bytes = 0
                 continue
-            vms, rss = statm.split(None, 2)[:2]
-            proc.vms_bytes = int(vms) * PAGE_SIZE
-            proc.rss_bytes = int(rss) * PAGE_SIZE
+            f = statm.split(None, 2)
+            proc.vms_bytes = v = int(f[0]) * PAGE_SIZE
+            proc.rss_bytes = r = int(f[1]) * PAGE_SIZE
+            vms += v
+            rss += r
             proc.last_ns = t_ns
-            share = tuple(proc.threads.values())
-            if not every_thread and len(share) > THREADS_PER_TICK:
-                start = proc.rotation % len(share)
-                proc.rotation = start + THREADS_PER_TICK
-                share = (share + share)[start : start + THREADS_PER_TICK]
+            share = proc.tlist
+            n = len(share)
+            if not every_thread and n > THREADS_PER_TICK:
+                start = proc.rotation % n
+                end = start + THREADS_PER_TICK
+                proc.rotation = end
+                share = share[start:end] if end <= n else share[start:] + share[: end - n]
             for thread in share:
                 try:
                     raw = pread(thread.fd, 128, 0)
@@ -447,6 +495,11 @@ class TreeSampler:
                 for proc in list(self.procs.values()):
                     if not self._read_stat(proc, t_ns, 0):
                         self._drop_process(proc)
+            procs = self.procs.values()
+            own = sum(p.own_ns for p in procs)
+            rss = sum(p.rss_bytes for p in procs)
+            vms = sum(p.vms_bytes for p in procs)
+        return own, rss, vms
 
     def _read_stat(self, proc: _Proc, t_ns: int, rescan: int) -> bool:
         """``stat``: the user/sys split, children time, thread count, state; False if gone."""
@@ -455,6 +508,7 @@ class TreeSampler:
         except OSError:
             return False
         f = procfs.stat_fields(data)
+        self._slow_stale = True
         proc.user_ticks, proc.sys_ticks = int(f[11]), int(f[12])
         proc.child_user_ns = int(f[13]) * NS_PER_TICK
         proc.child_sys_ns = int(f[14]) * NS_PER_TICK
