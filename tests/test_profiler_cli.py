@@ -181,3 +181,23 @@ def test_durations(text: str, ns: int) -> None:
 def test_bad_durations(text: str) -> None:
     with pytest.raises(ConfigError):
         parse_duration_ns(text, "--interval", rates=True)
+
+
+def _thread_read_share(db: Path) -> float:
+    with closing(sqlite3.connect(db)) as conn:
+        with_threads = conn.execute("SELECT count(DISTINCT seq) FROM thread_samples").fetchone()[0]
+        ticks = conn.execute("SELECT count(*) FROM samples WHERE trigger = 'tick'").fetchone()[0]
+    return float(with_threads) / ticks
+
+
+def test_thread_interval_sets_how_often_threads_are_read(tmp_path: Path) -> None:
+    script = tmp_path / "spin.py"
+    script.write_text("import time\nend = time.time() + 0.6\nwhile time.time() < end: pass\n")
+    common = ("--python", gil_python(), "--interval", "10ms", "--no-report", "-q")
+    every = gilwatt(
+        tmp_path, *common, "--thread-interval", "10ms", "-o", "every.db", "--", "spin.py"
+    )
+    tiered = gilwatt(tmp_path, *common, "-o", "tiered.db", "--", "spin.py")
+    assert every.returncode == 0 and tiered.returncode == 0, every.stderr + tiered.stderr
+    assert _thread_read_share(tmp_path / "every.db") > 0.8  # every tick reads the threads
+    assert _thread_read_share(tmp_path / "tiered.db") < 0.3  # the default: every 100 ms

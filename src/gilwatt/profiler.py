@@ -9,7 +9,8 @@ on the marker pipe, the target's stdout/stderr, the target's pidfd and a signal 
 until the next tick's absolute deadline on CLOCK_MONOTONIC. A marker line wakes it at once and
 it takes an extra sample there (trigger ``marker``), so region figures come from readings at the
 boundary. Rows go to the store in batches committed every ``FLUSH_NS`` (a crash loses at most
-one batch).
+one batch); the live processes' and threads' own rows (last seen, CPU so far) are rewritten
+every ``REFRESH_FLUSHES`` batches and at the end.
 
 Stopping: Ctrl-C (SIGINT, SIGTERM or SIGHUP to gilwatt) or ``timeout_s`` sends SIGINT to the target's
 tree, then SIGTERM, then SIGKILL, ``term_grace_s`` apart, sampling all the while; the run keeps
@@ -37,6 +38,7 @@ DEFAULT_INTERVAL_NS = 10_000_000  # 10 ms
 DEFAULT_MEMORY_INTERVAL_NS = 1_000_000_000  # smaps_rollup tier: 1 s
 DEFAULT_STATUS_INTERVAL_NS = 100_000_000  # stat/status per process, per-core ticks
 FLUSH_NS = 500_000_000
+REFRESH_FLUSHES = 4  # live processes' and threads' rows (last seen, CPU) every 4th flush: 2 s
 
 
 @dataclass
@@ -149,6 +151,7 @@ class _Run:
         self.warnings: list[str] = []
         self.orphan_rusage: list[Any] = []
         self.flush_cpu_ns = 0
+        self.flushes = 0
         self.missed = 0
         self.ticks = 0
         self.first_tick_ns: int | None = None
@@ -323,7 +326,7 @@ class _Run:
                 deadline = start + k * interval
                 self._reap_orphans(sampler)
                 if now >= next_flush:
-                    self._flush(sampler)
+                    self._flush(sampler, everything=self.flushes % REFRESH_FLUSHES == 0)
                     next_flush = now + FLUSH_NS
             stopper.check(now, sampler.pids())
             if waited is None and target.pidfd is None and launcher.poll_exit(target):
@@ -409,11 +412,12 @@ class _Run:
         self.output.drain({target.stdout_fd: "stdout", target.stderr_fd: "stderr"})
         return got
 
-    def _flush(self, sampler: TreeSampler | None) -> None:
+    def _flush(self, sampler: TreeSampler | None, everything: bool = True) -> None:
         cpu0 = time.thread_time_ns()
+        self.flushes += 1
         store, run_id = self.store, self.run_id
         if sampler is not None:
-            rows, procs, threads = sampler.drain()
+            rows, procs, threads = sampler.drain(everything)
             store.add_samples(run_id, rows.samples)
             store.add_core_samples(run_id, rows.cores)
             store.add_thread_samples(run_id, rows.threads)

@@ -3,21 +3,22 @@
 One :meth:`TreeSampler.sample` call reads the whole tree and appends store rows to
 :class:`Rows`. What a sample reads depends on its tier (the costs are for a loaded 2-vCPU VM):
 
-- every tick: per process, ``statm`` (RSS, VMS), the process CPU clock (ns, one
-  ``clock_gettime`` of ``CPUCLOCK_SCHED``: the group's total including exited threads) and
-  the thread count (``fstat`` of ``task/``: its link count is 2 + threads); per
-  thread, ``task/<tid>/schedstat`` (ns) of up to ``THREADS_PER_TICK`` threads per process, in
-  turn when there are more, so a tick costs the same however many threads run; a RAPL meter.
+- every tick: per process, ``statm`` (RSS, VMS) and the process CPU clock (ns, one
+  ``clock_gettime`` of ``CPUCLOCK_SCHED``: the group's total including exited threads). Two
+  syscalls per process: at 100 Hz and more, anything else a tick reads costs its share of the
+  sampler's CPU budget, so the rest rides on the tiers below.
 - status tier (``status_interval_ns``, 100 ms): per process ``stat`` (user/sys split, reaped
-  children's time, thread count, state) and ``status`` (VmHWM, VmPeak, VmSwap); ``/proc/stat``
-  (per-core busy ticks, which only move in 10 ms steps) and a model energy meter (computed from
-  them); new children, when ``/proc/loadavg`` says some process was created since.
+  children's time, thread count, state; a changed count re-lists the threads); every thread's
+  ``task/<tid>/schedstat`` (ns); ``/proc/stat`` (per-core busy ticks, which only move in 10 ms
+  steps, and the fork count) and a model energy meter (computed from the ticks); new children,
+  when that fork count says some process was created since. A RAPL meter is read every tick.
 - detail tier (``memory_interval_ns``, 1 s; ``smaps_rollup`` first 100 ms after the start,
-  not at the first sample): ``smaps_rollup`` (USS/PSS), per-thread context
-  switches (``task/<tid>/status``) and last core (``task/<tid>/stat``), every thread's CPU, the
-  thread list and names, and the command line (it changes at exec).
+  not at the first sample): ``smaps_rollup`` (USS/PSS), per process ``status`` (VmHWM,
+  VmPeak, VmSwap), per-thread context
+  switches (``task/<tid>/status``) and last core (``task/<tid>/stat``), the thread list and
+  names, and the command line (it changes at exec).
 
-Marker and final samples read the status tier, every thread, the context switches and cores,
+Marker and final samples read the status tier, the peaks and swap, every thread, the context switches and cores,
 and marker samples ``smaps_rollup`` when it was last read more than 100 ms before.
 
 The tree's CPU is, over the processes alive or zombie in it, their own CPU plus what their
@@ -25,7 +26,9 @@ reaped children used (``cutime``/``cstime``), plus the rusage of processes gilwa
 (orphans re-parented to it as child subreaper). Every process's time is counted once: while it
 lives by itself, after it is reaped in its parent's children time. When a process leaves the
 tree between two ticks, that tick re-reads every ``stat`` so the parent's children time is
-current, and the tree's cumulative CPU is kept monotone across the hand-over.
+current, and the tree's cumulative CPU is kept monotone across the hand-over. The processes'
+own CPU (the exact clock) is split into user and sys by the tree's ``stat`` tick proportion at
+the last status read; each part is kept monotone and they always add up to the total.
 
 A child that lives shorter than the status tier may never be seen; its time is still counted
 once its parent reaps it. Samples that did not read the energy meter store NULL energy (the
@@ -54,7 +57,6 @@ CTX = 2  # every thread's CPU, context switches and last core
 DETAIL = 4  # thread list and names, command lines (and SMAPS)
 SMAPS = 8  # smaps_rollup (USS/PSS)
 MARKER_SMAPS_GAP_NS = 100_000_000  # marker samples read smaps_rollup at most this often
-THREADS_PER_TICK = 3  # schedstat reads per process on a plain tick
 NAME_CHECKS = 2  # detail tiers on which a new thread's name is re-read (it may be set late)
 DEFAULT_STATUS_INTERVAL_NS = 100_000_000
 
@@ -101,19 +103,18 @@ class _Thread:
 class _Proc:
     __slots__ = ("child_sys_ns", "child_user_ns", "clock", "cmdline", "cpu_ns", "ctx_inv",
                  "ctx_vol", "dead_inv", "dead_vol", "first_ns", "hwm_bytes", "last_ns",
-                 "num_threads", "own_ns", "pid", "ppid", "rotation", "rss_bytes", "smaps",
+                 "num_threads", "own_ns", "pid", "ppid", "rss_bytes", "smaps",
                  "stat_fd", "state", "statm_fd", "status_fd", "swap_bytes", "sys_ticks",
-                 "task_fd", "threads", "tlist", "user_ticks", "vm_peak_bytes", "vms_bytes")  # fmt: skip
+                 "threads", "tlist", "user_ticks", "vm_peak_bytes", "vms_bytes")  # fmt: skip
 
     def __init__(self, pid: int, t_ns: int) -> None:
         self.pid = pid
         self.ppid = 0
-        self.stat_fd = self.statm_fd = self.status_fd = self.task_fd = -1
+        self.stat_fd = self.statm_fd = self.status_fd = -1
         self.clock = procfs.process_clock_id(pid)
         self.smaps: SmapsRollupReader | None = None
         self.threads: dict[int, _Thread] = {}
         self.tlist: list[_Thread] = []  # threads' values, rebuilt (never mutated) on changes
-        self.rotation = 0  # where the next tick's share of thread reads starts
         self.num_threads = -1  # -1 until the first stat read
         self.state = "R"
         self.cmdline = ""
@@ -175,16 +176,16 @@ class TreeSampler:
         # Tree sums of what only moves when stat or status is read (see _sum_slow).
         self._slow = (0, 0, 0, 0, 0, 0)
         self._slow_stale = True
+        self._live: list[int] | None = None  # pids(), until the tree changes
+        self._zombies = 0  # zombies in self.procs
         self._own_children: dict[int, int] = {}  # gilwatt's own tid -> kept-open children fd
         self.sample_cpu_ns = 0  # this sampler's own CPU inside sample() (if measure_cost)
         self.samples_taken = 0
         self.cpu = CoreStatReader(root)
-        self._loadavg_fd = _open_optional(root / "proc" / "loadavg")
-        self._last_pid = b""
+        self._forks_seen: int | None = -1  # /proc/stat's fork count when children were last sought
         self._my_pid = os.getpid()
         if not self.add_process(root_pid, time.monotonic_ns() if start_ns is None else start_ns):
             self.cpu.close()
-            _close(self._loadavg_fd)
             raise ProcessGone(root_pid)
 
     # -- tree membership --------------------------------------------------------------------------
@@ -198,14 +199,14 @@ class TreeSampler:
             proc.stat_fd = procfs.open_file(base / "stat", pid)
             proc.statm_fd = procfs.open_file(base / "statm", pid)
             proc.status_fd = procfs.open_file(base / "status", pid)
-            proc.task_fd = procfs.open_file(base / "task", pid)
             proc.smaps = SmapsRollupReader(pid, self.fs)
         except (ProcessGone, ProbeUnavailable):
-            for fd in (proc.stat_fd, proc.statm_fd, proc.status_fd, proc.task_fd):
+            for fd in (proc.stat_fd, proc.statm_fd, proc.status_fd):
                 _close(fd)
             return False
         proc.cmdline = procfs.read_cmdline(self.fs, pid)
         self.procs[pid] = proc
+        self._live = None
         self.dirty_procs.add(pid)
         if not self._read_stat(proc, t_ns, DETAIL):
             self._drop_process(proc)
@@ -245,10 +246,12 @@ class TreeSampler:
         """The process left /proc: its time now sits in its parent's children time."""
         for tid in list(proc.threads):
             self._drop_thread(proc, tid)
-        for fd in (proc.stat_fd, proc.statm_fd, proc.status_fd, proc.task_fd):
+        for fd in (proc.stat_fd, proc.statm_fd, proc.status_fd):
             _close(fd)
-        proc.stat_fd = proc.statm_fd = proc.status_fd = proc.task_fd = -1
-        self.procs.pop(proc.pid, None)
+        proc.stat_fd = proc.statm_fd = proc.status_fd = -1
+        if self.procs.pop(proc.pid, None) is not None:
+            self._live = None
+            self._zombies -= proc.state == "Z"
         self.gone[proc.pid] = proc
         self.gone_vol += proc.dead_vol
         self.gone_inv += proc.dead_inv
@@ -269,21 +272,29 @@ class TreeSampler:
         self._slow_stale = True
 
     def find_children(self, t_ns: int, refresh_own: bool = False) -> None:
-        """Adopt new children of tree processes, and orphans re-parented to gilwatt."""
-        for proc in list(self.procs.values()):
-            if proc.state == "Z":
-                continue
-            for child in self._children(proc):
-                if child not in self.procs:
-                    self.add_process(child, t_ns)
+        """Adopt new children of tree processes, and orphans re-parented to gilwatt; the
+        children of those it adopts too, so one look finds every descendant there is."""
+        self._adopt_descendants(list(self.procs.values()), t_ns)
         if self.session is None:
             return
+        orphans = []
         for child in self._own_children_now(refresh_own or not self._own_children):
             if child in self.procs:
                 continue
             data = procfs.read_text(self.fs / "proc" / str(child) / "stat")
-            if data and procfs.parse_stat(data.encode()).session == self.session:
-                self.add_process(child, t_ns)
+            in_session = data and procfs.parse_stat(data.encode()).session == self.session
+            if in_session and self.add_process(child, t_ns):
+                orphans.append(self.procs[child])
+        self._adopt_descendants(orphans, t_ns)
+
+    def _adopt_descendants(self, todo: list[_Proc], t_ns: int) -> None:
+        while todo:
+            proc = todo.pop(0)
+            if proc.state == "Z":
+                continue
+            for child in self._children(proc):
+                if child not in self.procs and self.add_process(child, t_ns):
+                    todo.append(self.procs[child])
 
     def _own_children_now(self, refresh: bool) -> set[int]:
         """gilwatt's own children (orphans re-parented to it), through kept-open descriptors."""
@@ -324,6 +335,8 @@ class TreeSampler:
 
     def zombie_orphans(self) -> list[int]:
         """Tree processes that are zombies waiting for gilwatt (not the root) to reap them."""
+        if not self._zombies:  # the profiler asks at every tick
+            return []
         return [
             p.pid
             for p in self.procs.values()
@@ -331,41 +344,35 @@ class TreeSampler:
         ]
 
     def pids(self) -> list[int]:
-        """Live (not zombie) processes of the tree."""
-        return [p.pid for p in self.procs.values() if p.state != "Z"]
+        """Live (not zombie) processes of the tree (a list kept between changes: do not modify)."""
+        if self._live is None:
+            self._live = [p.pid for p in self.procs.values() if p.state != "Z"]
+        return self._live
 
     # -- sampling ---------------------------------------------------------------------------------
-
-    def _new_pid_created(self) -> bool:
-        if self._loadavg_fd < 0:
-            return True
-        try:
-            last = os.pread(self._loadavg_fd, 128, 0).rsplit(b" ", 1)[-1]
-        except OSError:
-            return True
-        if last == self._last_pid:
-            return False
-        self._last_pid = last
-        return True
 
     def sample(self, trigger: str = "tick", scheduled_ns: int | None = None, reads: int = 0) -> int:
         """Read the tree now (plus the ``reads`` flags and any tier due); return the sample seq."""
         cpu_start = time.thread_time_ns() if self.measure_cost else 0
         t_ns = time.monotonic_ns()
-        if reads or t_ns >= self.next_due_ns:
-            reads = self._due(t_ns, trigger, reads)
-            if reads & DETAIL or (reads & STATUS and self._new_pid_created()):
-                self.find_children(t_ns, bool(reads & DETAIL))
         seq = self.seq
         self.seq = seq + 1
         rows = self.rows
-        own, rss, vms = self._read_processes(seq, t_ns, reads)
-        if reads:
-            self._read_status(t_ns, reads)
+        if reads or t_ns >= self.next_due_ns:
+            reads = self._due(t_ns, scheduled_ns, trigger, reads)
             cores = self.cores = self.cpu.read()
             core_rows = rows.cores
             for index, (busy, total) in enumerate(cores):
                 core_rows.append((seq, index, busy, total))
+            # New children are sought when some process (or thread) was created anywhere since
+            # the last look: /proc/stat is read before the children lists, so none is missed.
+            forks = self.cpu.forks
+            if forks is None or forks != self._forks_seen:
+                self._forks_seen = forks
+                self.find_children(t_ns, bool(reads & DETAIL))
+        own, rss, vms = self._read_processes(seq, t_ns, reads)
+        if reads & (CTX | SMAPS):
+            self._read_status(t_ns, reads)
         energy: int | None = None
         if self.meter is not None and (reads or self.meter_every_tick):
             energy, zones = self.meter.sample(t_ns, self.cores)
@@ -417,14 +424,17 @@ class TreeSampler:
         self._slow = (child_user, child_sys, user_ticks, ticks, swap, threads)
         self._slow_stale = False
 
-    def _due(self, t_ns: int, trigger: str, reads: int) -> int:
+    def _due(self, t_ns: int, scheduled_ns: int | None, trigger: str, reads: int) -> int:
         """``reads`` plus the tiers that are due at ``t_ns``."""
+        # Tier deadlines follow the tick's schedule, not its (always later) wake-up, so a tier
+        # whose interval is a multiple of the tick interval lands on every n-th tick exactly.
+        anchor = t_ns if scheduled_ns is None else min(scheduled_ns, t_ns)
         if t_ns >= self.next_status_ns:
             reads |= STATUS
-            self.next_status_ns = t_ns + self.status_interval_ns
+            self.next_status_ns = anchor + self.status_interval_ns
         if t_ns >= self.next_detail_ns:
             reads |= STATUS | CTX | DETAIL
-            self.next_detail_ns = t_ns + self.memory_interval_ns
+            self.next_detail_ns = anchor + self.memory_interval_ns
         if self.next_smaps_ns == 0:  # not at the first sample: the program has barely started
             self.next_smaps_ns = t_ns + min(MARKER_SMAPS_GAP_NS, self.memory_interval_ns)
         elif t_ns >= self.next_smaps_ns:
@@ -438,29 +448,24 @@ class TreeSampler:
         return reads
 
     def _read_processes(self, seq: int, t_ns: int, reads: int) -> tuple[int, int, int]:
-        """The tick tier of every process and (a share of) its threads; return the tree's own
-        CPU (ns), RSS and VMS (bytes)."""
+        """The tick tier of every process (and the status tier's stat and threads when ``reads``
+        has any tier); return the tree's own CPU (ns), RSS and VMS (bytes)."""
         pread = os.pread
         clock = time.clock_gettime_ns if self.use_clock else None
         thread_rows = self.rows.threads
         with_stat = reads != 0 or clock is None
-        every_thread = reads & CTX
         own = rss = vms = 0
-        gone: list[_Proc] = []
+        gone: list[_Proc] | None = None
         for proc in self.procs.values():
             try:
                 statm = pread(proc.statm_fd, 256, 0)  # first: it fails once the process is reaped
                 if clock is not None:
                     proc.own_ns = clock(proc.clock)
-                # A thread started or ended: stat has the count, and the list is re-read.
-                stat_now = with_stat or (
-                    proc.state != "Z" and os.fstat(proc.task_fd).st_nlink - 2 != proc.num_threads
-                )
             except OSError:
-                gone.append(proc)
+                gone = [*(gone or ()), proc]
                 continue
-            if stat_now and not self._read_stat(proc, t_ns, reads & DETAIL):
-                gone.append(proc)
+            if with_stat and not self._read_stat(proc, t_ns, reads & DETAIL):
+                gone = [*(gone or ()), proc]
                 continue
             own += proc.own_ns
             if proc.state == "Z":
@@ -472,18 +477,14 @@ class TreeSampler:
             vms += v
             rss += r
             proc.last_ns = t_ns
-            share = proc.tlist
-            n = len(share)
-            if not every_thread and n > THREADS_PER_TICK:
-                start = proc.rotation % n
-                end = start + THREADS_PER_TICK
-                proc.rotation = end
-                share = share[start:end] if end <= n else share[start:] + share[: end - n]
-            for thread in share:
+            if not with_stat:
+                continue
+            for thread in proc.tlist:
                 try:
                     raw = pread(thread.fd, 128, 0)
                 except OSError:
                     self._drop_thread(proc, thread.tid)
+                    proc.num_threads = -1  # the next stat read re-lists the threads
                     continue
                 thread.cpu_ns = cpu_ns = int(raw[: raw.find(b" ")])
                 thread.last_ns = t_ns
@@ -501,13 +502,18 @@ class TreeSampler:
             vms = sum(p.vms_bytes for p in procs)
         return own, rss, vms
 
-    def _read_stat(self, proc: _Proc, t_ns: int, rescan: int) -> bool:
-        """``stat``: the user/sys split, children time, thread count, state; False if gone."""
+    def _read_stat(self, proc: _Proc, t_ns: int, detail: int) -> bool:
+        """``stat``: the user/sys split, children time, thread count, state; False if gone.
+
+        The thread list is re-read when the count changed (or a thread's read failed, which
+        sets the count to -1: one thread may have ended as another started); with ``detail``
+        the command line too (it changes at exec).
+        """
         try:
             data = os.pread(proc.stat_fd, 1024, 0)
         except OSError:
             return False
-        f = procfs.stat_fields(data)
+        f = data[data.rfind(b")") + 2 :].split(None, 18)  # procfs.stat_fields, up to num_threads
         self._slow_stale = True
         proc.user_ticks, proc.sys_ticks = int(f[11]), int(f[12])
         proc.child_user_ns = int(f[13]) * NS_PER_TICK
@@ -519,41 +525,43 @@ class TreeSampler:
         if f[0] == b"Z":
             if proc.state != "Z":
                 proc.state = "Z"
+                self._live = None
+                self._zombies += 1
                 proc.ppid = int(f[1])
                 self.dirty_procs.add(proc.pid)
             return True
         n = int(f[17])
-        if n != proc.num_threads or rescan:
-            proc.ppid = int(f[1])
+        if n != proc.num_threads:
             proc.num_threads = n
             self._rescan_threads(proc, t_ns)
-            if rescan:  # after an exec the command line is the new program's
-                cmdline = procfs.read_cmdline(self.fs, proc.pid)
-                if cmdline and cmdline != proc.cmdline:
-                    proc.cmdline = cmdline
-                    self.dirty_procs.add(proc.pid)
+        if detail:
+            ppid = int(f[1])  # an orphan's parent becomes gilwatt
+            if ppid != proc.ppid:
+                proc.ppid = ppid
+                self.dirty_procs.add(proc.pid)
+            cmdline = procfs.read_cmdline(self.fs, proc.pid)
+            if cmdline and cmdline != proc.cmdline:
+                proc.cmdline = cmdline
+                self.dirty_procs.add(proc.pid)
         return True
 
     def _read_status(self, t_ns: int, reads: int) -> None:
-        """Peaks and swap; with CTX, threads' switches and cores; with SMAPS, USS/PSS."""
+        """With CTX: peaks, swap, threads' switches and cores; with SMAPS, USS/PSS.
+
+        VmHWM and VmPeak only ever grow, so reading them once a second (and at every marker
+        and the final sample) loses nothing while the process lives; the kernel's rusage
+        (ru_maxrss, which takes in reaped children) covers what exits in between.
+        """
         with_ctx = reads & CTX
         for proc in self.procs.values():
             if proc.state == "Z":
                 continue
-            try:
-                status = procfs.parse_status(os.pread(proc.status_fd, 4096, 0))
-            except (OSError, ValueError):
-                continue
-            if status.hwm_bytes > proc.hwm_bytes or status.vm_peak_bytes > proc.vm_peak_bytes:
-                proc.hwm_bytes = max(proc.hwm_bytes, status.hwm_bytes)
-                proc.vm_peak_bytes = max(proc.vm_peak_bytes, status.vm_peak_bytes)
-                self.dirty_procs.add(proc.pid)
-            proc.swap_bytes = max(status.swap_bytes, 0)
             if with_ctx:
-                for thread in tuple(proc.threads.values()):
+                self._read_process_status(proc)
+                for thread in proc.tlist:
                     self._read_thread_detail(proc, thread, reads & DETAIL)
-                proc.ctx_vol = proc.dead_vol + sum(t.ctx_vol for t in proc.threads.values())
-                proc.ctx_inv = proc.dead_inv + sum(t.ctx_inv for t in proc.threads.values())
+                proc.ctx_vol = proc.dead_vol + sum(t.ctx_vol for t in proc.tlist)
+                proc.ctx_inv = proc.dead_inv + sum(t.ctx_inv for t in proc.tlist)
             if reads & SMAPS and proc.smaps is not None:
                 detail = proc.smaps.read()
                 if detail is not None:
@@ -563,20 +571,38 @@ class TreeSampler:
             inv = self.gone_inv + self.reaped_inv + sum(p.ctx_inv for p in self.procs.values())
             self.ctx = (max(vol, self.ctx[0]), max(inv, self.ctx[1]))
 
+    def _read_process_status(self, proc: _Proc) -> None:
+        try:
+            data = os.pread(proc.status_fd, 4096, 0)
+            hwm = _status_kb(data, b"\nVmHWM:")
+            vm_peak = _status_kb(data, b"\nVmPeak:")
+            swap = _status_kb(data, b"\nVmSwap:")
+        except (OSError, ValueError):
+            return
+        if hwm > proc.hwm_bytes or vm_peak > proc.vm_peak_bytes:
+            proc.hwm_bytes = max(proc.hwm_bytes, hwm)
+            proc.vm_peak_bytes = max(proc.vm_peak_bytes, vm_peak)
+            self.dirty_procs.add(proc.pid)
+        proc.swap_bytes = max(swap, 0)
+        self._slow_stale = True
+
     def _read_thread_detail(self, proc: _Proc, thread: _Thread, names: int) -> None:
         """A thread's context switches (task status) and last core (task stat)."""
-        task = self.fs / "proc" / str(proc.pid) / "task" / str(thread.tid)
         try:
             if thread.status_fd < 0:
+                task = self.fs / "proc" / str(proc.pid) / "task" / str(thread.tid)
                 thread.status_fd = procfs.open_file(task / "status", thread.tid)
                 thread.stat_fd = procfs.open_file(task / "stat", thread.tid)
-            status = procfs.parse_status(os.pread(thread.status_fd, 4096, 0))
-            thread.core = int(procfs.stat_fields(os.pread(thread.stat_fd, 1024, 0))[36])
+            data = os.pread(thread.status_fd, 4096, 0)
+            stat = os.pread(thread.stat_fd, 1024, 0)
+            thread.core = int(stat[stat.rfind(b")") + 2 :].split(None, 37)[36])
+            # the switch counts are the last lines of status
+            at = data.rfind(b"\nvoluntary_ctxt_switches:")
+            if at >= 0:
+                words = data[at + 25 :].split()
+                thread.ctx_vol, thread.ctx_inv = int(words[0]), int(words[2])
         except (OSError, ProcessGone, ProbeUnavailable, ValueError, IndexError):
             return
-        if status.ctx_voluntary >= 0:
-            thread.ctx_vol = status.ctx_voluntary
-            thread.ctx_inv = status.ctx_involuntary
         if names and thread.name_checks > 0:
             thread.name_checks -= 1
             name = procfs.read_comm(self.fs, proc.pid, thread.tid)
@@ -586,9 +612,21 @@ class TreeSampler:
 
     # -- rows for the store -----------------------------------------------------------------------
 
-    def drain(self) -> tuple[Rows, list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-        """The rows since the last drain, plus process and thread rows that changed."""
+    def drain(
+        self, everything: bool = True
+    ) -> tuple[Rows, list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """The rows since the last drain, plus process and thread rows that changed.
+
+        Live processes' and threads' ``last_ns`` (and processes' ``cpu_ns``) move at every
+        tick; they are in the process and thread rows only when ``everything`` (the profiler
+        asks for them every few flushes and at the end, not at every flush).
+        """
         rows, self.rows = self.rows, Rows()
+        if everything:
+            self.dirty_procs.update(self.procs)
+            for p in self.procs.values():
+                for t in p.tlist:
+                    self.dirty_threads[t.tid] = t
         procs = []
         for pid in self.dirty_procs:
             p = self.procs.get(pid) or self.gone[pid]
@@ -598,9 +636,8 @@ class TreeSampler:
             (t.tid, self.thread_pid.get(t.tid, 0), t.name, t.first_ns, t.last_ns)
             for t in self.dirty_threads.values()
         ]
-        # Live processes' and threads' last_ns move every tick: refresh them at each drain.
-        self.dirty_procs = set(self.procs)
-        self.dirty_threads = {t.tid: t for p in self.procs.values() for t in p.threads.values()}
+        self.dirty_procs = set()
+        self.dirty_threads = {}
         return rows, procs, threads
 
     def peak_hwm_bytes(self) -> int:
@@ -612,8 +649,14 @@ class TreeSampler:
         for proc in list(self.procs.values()):
             self._drop_process(proc)
         self.cpu.close()
-        _close(self._loadavg_fd)
-        self._loadavg_fd = -1
+
+
+def _status_kb(data: bytes, key: bytes) -> int:
+    """A ``status`` value in kB, as bytes (-1 when the line is absent, as for zombies)."""
+    at = data.find(key)
+    if at < 0:
+        return -1
+    return int(data[at + len(key) : data.find(b"k", at + len(key))]) * 1024
 
 
 def _open_optional(path: Path) -> int:

@@ -77,6 +77,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--interval", default="10ms", help="sampling interval: 10ms, 0.01, 1khz (default 10ms)"
     )
     how.add_argument(
+        "--thread-interval",
+        default="100ms",
+        help="per-thread CPU, per-core use, user/sys split and energy-model interval "
+        "(default 100ms; give the --interval value to read them every tick, at more CPU)",
+    )
+    how.add_argument(
         "--memory-interval", default="1s", help="USS/PSS (smaps_rollup) interval (default 1s)"
     )
     how.add_argument(
@@ -203,6 +209,7 @@ def run(args: argparse.Namespace) -> int:
 
     interval = parse_duration_ns(args.interval, "--interval", rates=True)
     memory_interval = parse_duration_ns(args.memory_interval, "--memory-interval", rates=True)
+    thread_interval = parse_duration_ns(args.thread_interval, "--thread-interval", rates=True)
     timeout = parse_duration_ns(args.timeout, "--timeout") / 1e9 if args.timeout else None
     idle = (
         parse_duration_ns(args.idle_baseline, "--idle-baseline") / 1e9
@@ -216,7 +223,8 @@ def run(args: argparse.Namespace) -> int:
     err = sys.stderr.buffer
     request = ProfileRequest(
         argv=argv, store_path=Path(args.output), interval_ns=interval,
-        memory_interval_ns=memory_interval, timeout_s=timeout, env=env,
+        memory_interval_ns=memory_interval, status_interval_ns=thread_interval,
+        timeout_s=timeout, env=env,
         interpreter=interp.info() if interp is not None else None, label=args.label,
         passthrough=not args.quiet, stdout_sink=err if args.json else sys.stdout.buffer,
         stderr_sink=err, idle_baseline_s=idle, cpu_tdp_w=args.cpu_tdp,

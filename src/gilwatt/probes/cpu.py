@@ -28,17 +28,25 @@ def available(root: Path = Path("/")) -> Availability:
     return Availability(True, str(path))
 
 
-def parse_cores(data: bytes) -> list[tuple[int, int]]:
-    """(busy_ticks, total_ticks) per core, in the order of the cpuN lines."""
+def parse_cores(data: bytes, max_cores: int = -1) -> list[tuple[int, int]]:
+    """(busy_ticks, total_ticks) per core, in the order of the cpuN lines.
+
+    ``max_cores`` (when the count is known) stops the line split before the long lines that
+    follow the cpu lines (intr, softirq); a core beyond it is still found.
+    """
     cores: list[tuple[int, int]] = []
-    for line in data.split(b"\n")[1:]:
+    lines = data.split(b"\n", max_cores + 2) if max_cores >= 0 else data.split(b"\n")
+    for line in lines[1:]:
         if not line.startswith(b"cpu"):
             break  # the cpuN lines are contiguous after the aggregate "cpu" line
-        f = line.split()
-        user, nice, system, idle, iowait, irq, softirq = (int(x) for x in f[1:8])
-        steal = int(f[8]) if len(f) > 8 else 0
-        busy = user + nice + system + irq + softirq
-        cores.append((busy, busy + idle + iowait + steal))
+        f = line.split(None, 10)
+        busy = (
+            int(f[1]) + int(f[2]) + int(f[3]) + int(f[6]) + int(f[7])
+        )  # user nice system irq softirq
+        rest = int(f[4]) + int(f[5]) + (int(f[8]) if len(f) > 8 else 0)  # idle iowait steal
+        cores.append((busy, busy + rest))
+    if max_cores >= 0 and len(cores) > max_cores:
+        return parse_cores(data)  # the last line held more than cores: read them all
     return cores
 
 
@@ -51,19 +59,32 @@ class CoreStatReader:
             self._fd: int | None = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
         except OSError as exc:
             raise ProbeUnavailable("cpu", f"cannot open {self.path}: {exc.strerror}") from exc
+        self.cores = -1
+        self.forks: int | None = None  # the "processes" line: tasks created since boot
+        self._size = READ_SIZE
         first = self.read()
         if not first:
             self.close()
             raise ProbeUnavailable("cpu", f"{self.path} has no per-core cpuN lines")
         self.cores = len(first)
+        # /proc/stat is read whole each time: a buffer just above its size, not 64 kB.
+        self._size = min(READ_SIZE, 2 * len(self.read_raw()) + 4096)
 
     def read_raw(self) -> bytes:
         if self._fd is None:
             raise ProbeUnavailable("cpu", f"{self.path} is closed")
-        return os.pread(self._fd, READ_SIZE, 0)
+        data = os.pread(self._fd, self._size, 0)
+        if len(data) >= self._size < READ_SIZE:  # it grew (interrupt counts): read it all
+            self._size = READ_SIZE
+            data = os.pread(self._fd, READ_SIZE, 0)
+        return data
 
     def read(self) -> list[tuple[int, int]]:
-        return parse_cores(self.read_raw())
+        """Per-core (busy, total) ticks; also sets :attr:`forks` (None if /proc/stat lacks it)."""
+        data = self.read_raw()
+        at = data.find(b"\nprocesses ")
+        self.forks = int(data[at + 11 : data.find(b"\n", at + 11)]) if at >= 0 else None
+        return parse_cores(data, self.cores)
 
     def close(self) -> None:
         if self._fd is not None:

@@ -114,10 +114,18 @@ def pread(fd: int, pid: int, size: int = READ_SIZE) -> bytes:
 def read_text(path: Path) -> str | None:
     """A small /proc file's text, or None if it (or its process) is gone."""
     try:
-        with open(path, "rb") as handle:
-            return handle.read().decode("utf-8", "replace")
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)  # not open(): no io buffer objects
     except OSError:
         return None
+    try:
+        chunks = []
+        while chunk := os.read(fd, READ_SIZE):
+            chunks.append(chunk)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return b"".join(chunks).decode("utf-8", "replace")
 
 
 def stat_fields(data: bytes) -> list[bytes]:

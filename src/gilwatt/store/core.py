@@ -30,6 +30,7 @@ class Store(StoreWriter, StoreReader):
         self.path = path
         self._lock = threading.RLock()
         self._chunks: dict[tuple[int, str], int] = {}
+        self._invalidated: set[int] = set()
         self._closed = False
 
     @classmethod
@@ -79,6 +80,7 @@ class Store(StoreWriter, StoreReader):
             figures = self.compute_figures(run_id)
             with self._writing("cache the run summary") as conn:
                 conn.execute(sql, (run_id, FORMULA_VERSION, *figures.values()))
+                self._invalidated.discard(run_id)  # a later write must delete it again
             done += 1
         self._commit()
         return done

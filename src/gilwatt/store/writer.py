@@ -108,6 +108,7 @@ class StoreWriter:
     _conn: sqlite3.Connection
     _lock: threading.RLock
     _chunks: dict[tuple[int, str], int]
+    _invalidated: set[int]  # runs whose cached summary this transaction has already deleted
 
     @contextmanager
     def _writing(self, what: str) -> Iterator[sqlite3.Connection]:
@@ -115,6 +116,7 @@ class StoreWriter:
         with self._lock:
             try:
                 if not self._conn.in_transaction:
+                    self._invalidated.clear()  # a new transaction: nothing deleted in it yet
                     self._conn.execute("BEGIN")
                 yield self._conn
             except sqlite3.Error as exc:
@@ -122,16 +124,23 @@ class StoreWriter:
 
     def _commit(self) -> None:
         with self._lock:
+            self._invalidated.clear()
             if self._conn.in_transaction:
                 try:
                     self._conn.execute("COMMIT")
                 except sqlite3.Error as exc:
                     raise _store_error(self.path, "commit", exc) from exc
 
-    @staticmethod
-    def _invalidate(conn: sqlite3.Connection, run_id: int) -> None:
-        """Any write to a run makes its cached summary stale (see run_summaries in schema.sql)."""
-        conn.execute("DELETE FROM run_summaries WHERE run_id = ?", (run_id,))
+    def _invalidate(self, conn: sqlite3.Connection, run_id: int) -> None:
+        """Any write to a run makes its cached summary stale (see run_summaries in schema.sql).
+
+        Once per run and transaction: the profiler writes a run's rows to several tables at
+        every flush, and nothing in between writes a summary back (refresh_summaries forgets
+        the runs it caches).
+        """
+        if run_id not in self._invalidated:
+            conn.execute("DELETE FROM run_summaries WHERE run_id = ?", (run_id,))
+            self._invalidated.add(run_id)
 
     def flush(self) -> None:
         """Commit the rows written since the last flush."""
@@ -261,6 +270,8 @@ class StoreWriter:
     # -- rows ---------------------------------------------------------------------------------
 
     def _add(self, table: str, columns: Sequence[str], run_id: int, rows: Iterable[Row]) -> None:
+        if isinstance(rows, (list, tuple)) and not rows:
+            return  # nothing to write: not even the summary is stale
         with self._writing(f"write {table}") as conn:
             self._invalidate(conn, run_id)
             conn.executemany(_insert(table, columns), _with_run(run_id, rows))
@@ -295,6 +306,8 @@ class StoreWriter:
 
     def upsert_threads(self, run_id: int, rows: Iterable[Row]) -> None:
         """New threads are inserted; known ones get their name, pid and first/last times merged."""
+        if isinstance(rows, (list, tuple)) and not rows:
+            return
         with self._writing("write threads") as conn:
             self._invalidate(conn, run_id)
             conn.executemany(_THREAD_UPSERT, _with_run(run_id, rows))
