@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from gilwatt import __version__
 from gilwatt.errors import BuildError, GilwattError
 
-# name -> (module, one-line help); modules are imported only when their command runs
+# name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "interpreters": (
         "gilwatt.cli.interpreters_cmd",
@@ -42,19 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (module_name, help_text) in COMMANDS.items():
         cmd_parser = sub.add_parser(name, help=help_text, description=help_text)
         cmd_parser.set_defaults(_module=module_name)
-        _configure_lazily(name, module_name, cmd_parser)
+        # command modules import only the standard library at the top: heavy ones inside run()
+        importlib.import_module(module_name).configure(cmd_parser)
     return parser
-
-
-def _configure_lazily(name: str, module_name: str, parser: argparse.ArgumentParser) -> None:
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
-        parser.set_defaults(_missing=name)
-        return
-    module.configure(parser)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -62,9 +52,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
-        return 2
-    if getattr(args, "_missing", None):
-        print(f"gilwatt: error: command {args._missing!r} is not available yet.", file=sys.stderr)
         return 2
     module = importlib.import_module(args._module)
     try:
