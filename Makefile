@@ -38,7 +38,6 @@ browser:  ## headless Chromium from Debian's packages, for the report tests
 demo: pair  ## the main job: a quick study of the pair, ending in an HTML report
 	@mkdir -p $(OUT)
 	$(GILWATT) study --suite quick -o $(OUT)/quick.db --report $(OUT)/quick.html
-	@echo "report: $(abspath $(OUT)/quick.html)"
 
 test: pair browser  ## the test suite (lint, types, tests)
 	$(VENV)/bin/ruff check src tests bench

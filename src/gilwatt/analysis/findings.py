@@ -29,7 +29,9 @@ lies inside [1/1.1, 1.1] the claimed effect (a cost or a gain) is ruled out: con
    both hold; contradicts when both RSS and VMS contradict (memory shrinks) or the difference is
    significantly below 0; otherwise cannot tell.
 6. Energy is proportional to time: the log-log slope rule of
-   :mod:`gilwatt.analysis.energy_time`.
+   :mod:`gilwatt.analysis.energy_time`, on measured energy only. Energy from a model is a
+   function of CPU utilisation and time, so its relation to time restates the utilisation:
+   cannot tell (the slope is still shown).
 """
 
 from __future__ import annotations
@@ -378,7 +380,11 @@ def _claim6(et: EnergyTime, estimate_note: str) -> Finding:
             f"power = {p.intercept:.3g} W + {p.slope:.3g} W/core × util, util {et.util_range[0]:.2f}–{et.util_range[1]:.2f}{change}"
         )
     verdict = {1: CONFIRMS, -1: CONTRADICTS}.get(et.proportional or 0, CANNOT_TELL)
-    return Finding(6, CLAIMS[6], verdict, et.reason, evidence)
+    why = et.reason
+    if et.estimate:  # a utilisation model makes power a function of utilisation by design
+        verdict = CANNOT_TELL
+        why = f"energy is modelled from CPU use, not measured (needs RAPL); on the model, {why}"
+    return Finding(6, CLAIMS[6], verdict, why, evidence)
 
 
 def scaling_evidence(
