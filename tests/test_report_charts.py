@@ -85,3 +85,15 @@ def test_fmt_num() -> None:
     assert svg.fmt_num(0.25) == "0.25"
     assert svg.fmt_num(12.345) == "12.3"
     assert svg.fmt_num(math.nan) == "–"
+
+
+def test_axis_labels_keep_their_distance_and_the_reference() -> None:
+    from gilwatt.report.row_chart import spaced
+    from gilwatt.report.svg import Scale
+
+    # on this axis 1, 10, 25, 50, 75 land at 0, 52.5, 73.5, 89.3, 98.5 px
+    log_axis = Scale(1.0, 80.0, 0.0, 100.0, log=True)
+    assert spaced([1.0, 10.0, 25.0, 50.0, 75.0], log_axis, 26.0) == [1.0, 10.0, 50.0]
+    assert spaced([1.0, 10.0, 25.0, 50.0, 75.0], log_axis, 26.0, keep=75.0) == [1.0, 10.0, 75.0]
+    linear = Scale(0.0, 4.0, 0.0, 400.0)
+    assert spaced([0.0, 1.0, 2.0, 3.0, 4.0], linear, 26.0) == [0.0, 1.0, 2.0, 3.0, 4.0]

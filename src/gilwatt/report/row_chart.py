@@ -109,7 +109,7 @@ class RowChart:
             return "".join(out)
         domain = padded_domain(values, log=panel.log, zero=panel.zero, pad=0.08)
         sx = Scale(*domain, left, left + pw, panel.log)
-        for t in thin(sx.ticks(4), 5, keep=panel.ref):
+        for t in spaced(thin(sx.ticks(4), 5, keep=panel.ref), sx, MIN_TICK_GAP_PX, panel.ref):
             px = sx(t)
             out.append(
                 f'<line class="grid" x1="{num(px)}" x2="{num(px)}" y1="{num(top)}" y2="{num(top + ph)}"/>'
@@ -146,6 +146,24 @@ class RowChart:
                 )
             out.append(f'<g class="mark" data-tip="{escape.attr(m.tip)}">{bar}{dot}</g>')
         return "".join(out)
+
+
+MIN_TICK_GAP_PX = 26.0  # labels closer than this overlap (e.g. 25, 50, 75 at a log axis' end)
+
+
+def spaced(
+    ticks: list[float], scale: Scale, gap_px: float, keep: float | None = None
+) -> list[float]:
+    """Ticks at least ``gap_px`` apart on ``scale``, left to right, always keeping ``keep``."""
+    kept: list[float] = []
+    for t in ticks:
+        if kept and abs(scale(t) - scale(kept[-1])) < gap_px:
+            if t != keep:
+                continue
+            if kept[-1] != keep:
+                kept.pop()  # the reference line's label wins over its neighbour
+        kept.append(t)
+    return kept
 
 
 def thin(ticks: list[float], most: int, keep: float | None = None) -> list[float]:
