@@ -55,7 +55,7 @@ def cells() -> list[tuple[str, int]]:
 
 
 def build(path: Path) -> None:
-    from gilwatt.analysis.synthetic import SyntheticRun, write_study
+    from gilwatt.store.synthetic import SyntheticRun, write_study
 
     rng = random.Random(2026)
     cell_list = cells()

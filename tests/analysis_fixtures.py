@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gilwatt.analysis.synthetic import SyntheticRun, write_study
+from gilwatt.store.synthetic import SyntheticRun, write_study
 
 MIB = 2**20
 FAMILIES = {

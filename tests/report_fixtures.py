@@ -299,9 +299,8 @@ def study_data(
 def write_study_store(path: Path, *, samples: int = 400) -> int:
     """A real SQLite store holding one small study (2 workloads × workers × gil/ft × 2 blocks)
     of synthetic runs, written through the Store API and the study tables. Returns its id."""
-    import json
-
     from gilwatt.store import Store
+    from gilwatt.store.studies import StudyRunRow
     from gilwatt.store.synthetic import write_run
 
     plan = [
@@ -312,39 +311,26 @@ def write_study_store(path: Path, *, samples: int = 400) -> int:
         for mode in ("gil", "ft")
     ]
     with Store.open(path) as store:
-        conn = store.connection
-        spec = json.dumps({"suite": "quick"})
-        cur = conn.execute(
-            "INSERT INTO studies (name, spec_hash, spec_json, seed, created_unix_ns)"
-            " VALUES (?, 'h', ?, 7, 1750000000000000000)",
-            (f"cli {XSS}", spec),
-        )
-        study_id = int(cur.lastrowid or 0)
+        study_id = store.create_study(
+            f"cli {XSS}", "h", {"suite": "quick"}, 7, created_unix_ns=1750000000000000000
+        ).study_id
         rows = []
         for position, (block, workload, workers, mode) in enumerate(plan):
             util = min(workers, 2) * (0.9 if mode == "ft" else 0.5) + 0.5
             run = write_run(
                 store, samples=samples, util=util, power_w=10 + 5 * util, seed=position,
-                study_id=study_id, label=f"{workload}/{mode}",
+                study_id=study_id, label=f"{workload}/{mode}", gil=mode == "gil",
             )  # fmt: skip
-            if mode == "gil":  # the synthetic region says GIL disabled; make it match the mode
-                conn.execute(
-                    "UPDATE regions SET gil_begin = 1, gil_end = 1 WHERE run_id = ?", (run.run_id,)
-                )
             key = f"{workload}-{workers}-{mode}-{block}"
             rows.append((key, block, position, workload, workers, mode, "done", "", run.run_id))
         rows.append(
             ("factorial-2-ft-9", 9, 99, "factorial", 2, "ft", "failed", f"exit code 1 {XSS}", None)
         )
-        conn.executemany(
-            "INSERT INTO study_runs (study_id, run_key, block, position, workload, params_json,"
-            " workers, mode, interpreter, status, reason, run_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        store.add_study_runs(
+            study_id,
             [
-                (study_id, k, b, p, w, '{"n": 1}', n, m, m, st, why, rid)
+                StudyRunRow(k, b, p, w, '{"n": 1}', n, m, m, st, why, rid)
                 for k, b, p, w, n, m, st, why, rid in rows
             ],
         )
-        if conn.in_transaction:
-            conn.commit()
     return study_id

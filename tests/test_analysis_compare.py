@@ -10,7 +10,7 @@ import pytest
 from gilwatt.analysis import stats
 from gilwatt.analysis.compare import analyse, paired_ratios
 from gilwatt.analysis.dataset import load_study
-from gilwatt.analysis.synthetic import SyntheticRun, write_study
+from gilwatt.store.synthetic import SyntheticRun, write_study
 
 NOISE = (1.00, 1.03, 0.98, 1.01, 0.99, 1.02)
 

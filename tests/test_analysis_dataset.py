@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from gilwatt.analysis.dataset import load_study
-from gilwatt.analysis.synthetic import SyntheticRun, write_study
 from gilwatt.errors import ConfigError, StoreError, UnknownNameError
+from gilwatt.records import HostInfo
+from gilwatt.store import Store
+from gilwatt.store.synthetic import SyntheticRun, write_study
 
 MIB = 2**20
 
@@ -143,18 +145,16 @@ def test_region_without_boundary_samples_falls_back(tmp_path: Path) -> None:
     assert m["peak_rss_bytes"] == 50 * MIB  # highest sampled RSS of the run
 
 
-def test_a_callers_connection_is_left_as_it_was(tmp_path: Path) -> None:
+def test_a_callers_open_store_is_left_as_it_was(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
     write_study(path, [SyntheticRun("a", 1, "gil", 1, 1.0)])
-    conn = sqlite3.connect(path)  # legacy transaction handling: INSERTs open a transaction
-    try:
-        data = load_study(conn)
+    with Store.open(path) as store:
+        data = load_study(store)
         assert data.runs[0].valid
-        assert not conn.in_transaction
-        tables = conn.execute("SELECT name FROM temp.sqlite_master").fetchall()
+        assert not store._conn.in_transaction
+        tables = store._conn.execute("SELECT name FROM temp.sqlite_master").fetchall()
         assert tables == []
-    finally:
-        conn.close()
+        store.ensure_host(HostInfo("h", "cpu", 1, "k", 1))  # the store still writes
 
 
 def test_rates_use_the_window_of_their_own_counters(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from gilwatt.analysis.findings import CANNOT_TELL, CONFIRMS, CONTRADICTS, Finding
 from gilwatt.analysis.result import compare_study
-from gilwatt.analysis.synthetic import SyntheticRun, write_study
+from gilwatt.store.synthetic import SyntheticRun, write_study
 
 NOISE = (1.00, 1.03, 0.98, 1.01, 0.99, 1.02, 0.97)
 MIB = 2**20

@@ -110,7 +110,7 @@ def test_bad_input_gets_one_line_and_exit_2(store: str, capsys: pytest.CaptureFi
 def test_three_modes_get_a_table_per_pair(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from gilwatt.analysis.synthetic import SyntheticRun, write_study
+    from gilwatt.store.synthetic import SyntheticRun, write_study
 
     monkeypatch.chdir(tmp_path)
     factor = {"gil": 1.0, "ft-gil": 1.1, "ft": 1.25}

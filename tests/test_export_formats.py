@@ -29,7 +29,7 @@ def store_path(tmp_path: Path) -> Path:
     with Store.open(path) as store:
         for _ in range(3):
             write_hand_run(store)
-        conn = store.connection
+        conn = store._conn
         conn.execute("INSERT INTO studies VALUES (1, 'quick', 'abc', '{\"reps\": 2}', 7, 5)")
         conn.executemany(
             "INSERT INTO study_runs VALUES (1, ?, 0, ?, 'sum', '{\"n\": 1}', 2, ?, 'py', ?, '', ?)",
@@ -49,7 +49,7 @@ def store_path(tmp_path: Path) -> Path:
 def _sql_records(
     store: Store, table: str, where: str, params: tuple[Any, ...]
 ) -> list[dict[str, Any]]:
-    cur = store.connection.execute(f"SELECT * FROM {table} WHERE {where}", params)
+    cur = store._conn.execute(f"SELECT * FROM {table} WHERE {where}", params)
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur]
 

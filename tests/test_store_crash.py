@@ -60,7 +60,7 @@ def test_sigkill_keeps_every_flushed_batch(tmp_path: Path) -> None:
 
     # The file opens cleanly (WAL recovery), is intact, and holds exactly what was flushed.
     with Store.open(path, create=False) as store:
-        conn = store.connection
+        conn = store._conn
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         (run,) = store.runs()
         assert run.status == "running"  # never finished: kept, as it was

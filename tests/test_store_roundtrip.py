@@ -129,9 +129,9 @@ def test_write_columns_match_the_schema(store: Store) -> None:
         "markers": w.MARKER_COLUMNS, "regions": w.REGION_COLUMNS,
     }  # fmt: skip
     for table, columns in expected.items():
-        actual = [r[1] for r in store.connection.execute(f"PRAGMA table_info({table})")]
+        actual = [r[1] for r in store._conn.execute(f"PRAGMA table_info({table})")]
         assert actual == ["run_id", *columns], table
-    runs = [r[1] for r in store.connection.execute("PRAGMA table_info(runs)")]
+    runs = [r[1] for r in store._conn.execute("PRAGMA table_info(runs)")]
     assert runs == ["run_id", *w.RUN_COLUMNS]
 
 
@@ -160,7 +160,7 @@ def test_hosts_and_interpreters_are_recorded_once(store: Store) -> None:
     assert store.ensure_interpreter(FT) == store.ensure_interpreter(FT)
     assert store.ensure_interpreter(GIL) != store.ensure_interpreter(FT)
     assert store.interpreter_info(store.ensure_interpreter(GIL)).gil_enabled is None
-    count = store.connection.execute("SELECT count(*) FROM interpreters").fetchone()[0]
+    count = store._conn.execute("SELECT count(*) FROM interpreters").fetchone()[0]
     assert count == 2
 
 
@@ -234,7 +234,7 @@ def test_summary(store: Store) -> None:
 
 def test_summary_cache_matches_computation_and_is_invalidated(store: Store) -> None:
     run_id = write_hand_run(store)
-    cached = store.connection.execute(
+    cached = store._conn.execute(
         "SELECT count(*) FROM run_summaries WHERE run_id = ?", (run_id,)
     ).fetchone()[0]
     assert cached == 1
@@ -281,7 +281,7 @@ def test_markers_and_output(store: Store) -> None:
 
 def test_merges_of_upserts(store: Store) -> None:
     run_id = write_hand_run(store)
-    conn = store.connection
+    conn = store._conn
     threads = conn.execute(
         "SELECT tid, name, first_ns, last_ns FROM threads WHERE run_id = ? ORDER BY tid", (run_id,)
     ).fetchall()
@@ -301,7 +301,7 @@ def test_readers_keep_runs_apart(store: Store) -> None:
     second = write_hand_run(store)
     assert second != first
     assert store.timeline(second).t_ns.tolist() == T
-    store.connection.execute("INSERT INTO studies VALUES (7, 's', 'h', '{}', 1, 0)")
+    store._conn.execute("INSERT INTO studies VALUES (7, 's', 'h', '{}', 1, 0)")
     store.update_run(second, study_id=7)
     store.flush()
     assert [r.run_id for r in store.runs(study_id=7)] == [second]
@@ -321,7 +321,7 @@ def test_delete_run_leaves_nothing(store: Store) -> None:
     keep = write_hand_run(store)
     gone = write_hand_run(store)
     store.delete_run(gone)
-    conn = store.connection
+    conn = store._conn
     for table in (*w.RUN_TABLES, "runs", "run_summaries"):
         n = conn.execute(f"SELECT count(*) FROM {table} WHERE run_id = ?", (gone,)).fetchone()[0]
         assert n == 0, table
@@ -339,7 +339,7 @@ def test_update_and_finish_check_their_arguments(store: Store) -> None:
         store.update_run(42, label="x")
     store.update_run(run_id, command=["a", "b"], energy_estimate=False)
     store.flush()
-    row = store.connection.execute(
+    row = store._conn.execute(
         "SELECT command_json, energy_estimate FROM runs WHERE run_id = ?", (run_id,)
     ).fetchone()
     assert (json.loads(row[0]), row[1]) == (["a", "b"], 0)

@@ -35,7 +35,7 @@ def _layout(conn: sqlite3.Connection) -> dict[str, object]:
 
 def test_new_store_is_wal_normal_and_current(tmp_path: Path) -> None:
     with Store.open(tmp_path / "new.db") as store:
-        conn = store.connection
+        conn = store._conn
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
         meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
@@ -47,9 +47,9 @@ def test_reopening_does_not_change_anything(tmp_path: Path) -> None:
     path = tmp_path / "r.db"
     Store.open(path).close()
     with Store.open(path) as store:
-        before = _layout(store.connection)
+        before = _layout(store._conn)
     with Store.open(path, create=False) as store:
-        assert _layout(store.connection) == before
+        assert _layout(store._conn) == before
 
 
 def test_empty_file_becomes_a_store(tmp_path: Path) -> None:
@@ -68,10 +68,10 @@ def test_v1_fixture_is_upgraded(tmp_path: Path) -> None:
     raw.close()
 
     with Store.open(path) as store:
-        meta = dict(store.connection.execute("SELECT key, value FROM meta").fetchall())
+        meta = dict(store._conn.execute("SELECT key, value FROM meta").fetchall())
         assert meta["schema_version"] == str(SCHEMA_VERSION)
         assert f"upgraded_1_to_{SCHEMA_VERSION}" in meta
-        upgraded = _layout(store.connection)
+        upgraded = _layout(store._conn)
         # The data written by version 1 reads back through today's readers.
         info = store.run_info(1)
         assert (info.command, info.status, info.env) == (
@@ -89,7 +89,7 @@ def test_v1_fixture_is_upgraded(tmp_path: Path) -> None:
         assert s.peak_vms_bytes == 400_000_000  # no VmPeak in a v1 file: the samples' max
         assert store.output(1, "stdout") == b"hello from v1\n"
     with Store.open(tmp_path / "fresh.db") as fresh:
-        assert upgraded == _layout(fresh.connection)  # same tables, columns and indexes
+        assert upgraded == _layout(fresh._conn)  # same tables, columns and indexes
 
 
 def test_upgrade_failure_leaves_the_file_at_its_version(

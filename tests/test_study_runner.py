@@ -54,10 +54,7 @@ def go(
 
 def ledger_rows(db: Path, study_id: int = 1) -> dict[str, tuple[str, str, int | None]]:
     with Store.open(db) as store:
-        return {
-            r.run_key: (r.status, r.reason, r.run_id)
-            for r in Ledger(store.connection).rows(study_id)
-        }
+        return {r.run_key: (r.status, r.reason, r.run_id) for r in Ledger(store).rows(study_id)}
 
 
 def test_a_study_runs_every_planned_run_once_in_block_order(tmp_path: Path) -> None:
@@ -70,7 +67,7 @@ def test_a_study_runs_every_planned_run_once_in_block_order(tmp_path: Path) -> N
     labels = [r.label for r in profiler.requests]
     assert len(set(labels)) == 18
     with Store.open(tmp_path / "s.db") as store:
-        planned = Ledger(store.connection).rows(1)
+        planned = Ledger(store).rows(1)
     assert labels == [
         r.run_key for r in planned
     ]  # block 1 then block 2, each in its shuffled order
@@ -246,7 +243,7 @@ def test_idle_baselines_and_cooldowns(tmp_path: Path) -> None:
     assert [r.argv for r in idle] == [["sleep", "1"], ["sleep", "1"]]
     assert slept == [0.25] * 5  # between runs, not after the last
     with Store.open(tmp_path / "s.db") as store:
-        rows = store.connection.execute(
+        rows = store._conn.execute(
             "SELECT block, energy_uj, source FROM idle_baselines ORDER BY block"
         ).fetchall()
     assert rows == [(1, 1000, "model:test"), (2, 1000, "model:test")]
@@ -261,7 +258,7 @@ def test_spec_json_records_definition_sessions_and_block_seeds(tmp_path: Path) -
         ScriptedProfiler(),
     )
     with Store.open(tmp_path / "s.db") as store:
-        (record,) = Ledger(store.connection).studies()
+        (record,) = Ledger(store).studies()
     spec = record.spec
     assert len(spec["sessions"]) == 2 and spec["sessions"][1]["reps"] == 3
     assert set(spec["schedule"]["block_seeds"]) == {"1", "2", "3"}

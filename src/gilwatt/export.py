@@ -42,21 +42,14 @@ from typing import IO, Any
 
 from gilwatt.errors import ConfigError, UnknownNameError
 from gilwatt.store import SCHEMA_VERSION, Store
+from gilwatt.store.dump import SHARED_TABLES
 from gilwatt.store.reader import SUMMARY_FIELDS
 from gilwatt.store.writer import RUN_TABLES
 
 FORMATS = ("csv", "json", "parquet")
 JSON_FORMAT_VERSION = 1
-SHARED_TABLES = ("hosts", "interpreters", "studies", "study_runs", "idle_baselines")
 # Every exportable table (run_summaries is a cache; "summaries" holds the same figures).
 TABLES = ("runs", *RUN_TABLES, *SHARED_TABLES, "summaries")
-# Primary-key order of each per-run table (after run_id), so exports are deterministic.
-_ORDER = {
-    "samples": "seq", "core_samples": "seq, core", "threads": "tid",
-    "thread_samples": "seq, tid", "processes": "pid", "memory_samples": "t_ns, pid",
-    "energy_zones": "zone", "energy_samples": "seq, zone", "markers": "idx",
-    "regions": "region_idx", "outputs": "stream, chunk",
-}  # fmt: skip
 _COLUMN_ARRAYS = ("samples", "core_samples", "thread_samples", "memory_samples", "energy_samples")
 _PARQUET_HINT = "Install it with: pip install 'gilwatt[parquet]'"
 
@@ -70,7 +63,7 @@ def select_runs(
             store.run_info(run_id)  # ConfigError listing the runs that exist
         return sorted(set(run_ids))
     if study_id is not None:
-        studies = [r[0] for r in store.connection.execute("SELECT study_id FROM studies")]
+        studies = [s.study_id for s in store.studies()]
         if study_id not in studies:
             raise UnknownNameError("study", str(study_id), [str(s) for s in studies])
         return store.run_ids(study_id)
@@ -186,42 +179,20 @@ def _columns(store: Store, table: str) -> list[tuple[str, str]]:
         types = {"energy_source": "TEXT", "mean_cpu_util": "REAL", "peak_cpu_util": "REAL",
                  "core_balance": "REAL"}  # fmt: skip
         return [("run_id", "INTEGER")] + [(f, types.get(f, "INTEGER")) for f in SUMMARY_FIELDS]
-    rows = store.connection.execute(f"PRAGMA table_info({table})").fetchall()
-    return [(r[1], (r[2] or "").upper()) for r in rows]
+    return store.table_layout(table)
 
 
 def _rows(store: Store, table: str, run_ids: Sequence[int]) -> Iterator[Sequence[Any]]:
     """The rows of ``table`` that belong to ``run_ids``, run by run, in key order."""
-    conn = store.connection
     if table == "summaries":
         for run_id in run_ids:
             s = store.summary(run_id)
             yield (run_id, *(getattr(s, f) for f in SUMMARY_FIELDS))
-    elif table == "runs":
-        for run_id in run_ids:
-            yield from conn.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,))
-    elif table in _ORDER:
-        sql = f"SELECT * FROM {table} WHERE run_id = ? ORDER BY {_ORDER[table]}"
-        for run_id in run_ids:
-            yield from conn.execute(sql, (run_id,))
+    elif table in SHARED_TABLES:
+        yield from store.shared_rows(table, run_ids)
     else:
-        yield from _shared_rows(store, table, run_ids)
-
-
-def _shared_rows(store: Store, table: str, run_ids: Sequence[int]) -> Iterator[Sequence[Any]]:
-    """Hosts, interpreters, studies, study_runs and idle baselines the runs refer to."""
-    conn = store.connection
-    ids = json.dumps(list(run_ids))
-    in_runs = "SELECT value FROM json_each(?)"
-    studies = f"SELECT DISTINCT study_id FROM runs WHERE run_id IN ({in_runs})"
-    sql = {
-        "hosts": f"SELECT * FROM hosts WHERE host_id IN (SELECT host_id FROM runs WHERE run_id IN ({in_runs})) ORDER BY host_id",
-        "interpreters": f"SELECT * FROM interpreters WHERE interp_id IN (SELECT interp_id FROM runs WHERE run_id IN ({in_runs})) ORDER BY interp_id",
-        "studies": f"SELECT * FROM studies WHERE study_id IN ({studies}) ORDER BY study_id",
-        "study_runs": f"SELECT * FROM study_runs WHERE study_id IN ({studies}) ORDER BY study_id, block, position",
-        "idle_baselines": f"SELECT * FROM idle_baselines WHERE study_id IN ({studies}) OR run_id IN ({in_runs}) ORDER BY t_ns",
-    }[table]
-    yield from conn.execute(sql, (ids,) * sql.count("json_each"))
+        for run_id in run_ids:
+            yield from store.run_rows(table, run_id)
 
 
 # -- csv / parquet ----------------------------------------------------------------------------
@@ -292,15 +263,14 @@ def _arrow_table(pa: Any, schema: Any, rows: list[Sequence[Any]]) -> Any:
 
 def write_json(store: Store, f: IO[bytes], run_ids: Sequence[int]) -> None:
     """The lossless JSON document (see the module docstring), written run by run."""
-    conn = store.connection
     head: dict[str, Any] = {
         "format": "gilwatt-export",
         "version": JSON_FORMAT_VERSION,
         "schema_version": SCHEMA_VERSION,
-        "meta": dict(conn.execute("SELECT key, value FROM meta ORDER BY key").fetchall()),
+        "meta": store.meta(),
     }
     for table in SHARED_TABLES:
-        head[table] = _records(_columns(store, table), _shared_rows(store, table, run_ids))
+        head[table] = _records(_columns(store, table), store.shared_rows(table, run_ids))
     text = json.dumps(head, separators=(",", ":"))
     f.write(text[:-1].encode() + b',"runs":[')
     for i, run_id in enumerate(run_ids):
@@ -323,10 +293,7 @@ def _decode_json_columns(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _run_document(store: Store, run_id: int) -> dict[str, Any]:
-    conn = store.connection
-    doc = _records(
-        _columns(store, "runs"), conn.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,))
-    )[0]
+    doc = _records(_columns(store, "runs"), store.run_rows("runs", run_id))[0]
     summary = dataclasses.asdict(store.summary(run_id))
     summary.pop("run_id")
     doc["summary"] = summary
@@ -334,10 +301,7 @@ def _run_document(store: Store, run_id: int) -> dict[str, Any]:
         if table == "outputs":
             continue
         columns = [c for c in _columns(store, table) if c[0] != "run_id"]
-        names = ", ".join(name for name, _ in columns)
-        rows = conn.execute(
-            f"SELECT {names} FROM {table} WHERE run_id = ? ORDER BY {_ORDER[table]}", (run_id,)
-        ).fetchall()
+        rows = list(store.run_rows(table, run_id, [name for name, _ in columns]))
         if table in _COLUMN_ARRAYS:
             arrays = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
             doc[table] = {name: list(a) for (name, _), a in zip(columns, arrays, strict=True)}

@@ -1,59 +1,36 @@
-"""A study's runs read from the SQLite store, aggregated inside SQLite.
+"""A study's runs read from the store, with every valid run's metrics.
 
-Samples are never pulled into Python: the measured region's boundary samples are looked up
-by primary key, peaks over the region's samples are ``MAX`` over a primary-key range, per-core
-busy time is the difference of the first and last core sample inside the region. One query
-per table, however many runs the study has.
-
-Validity: a study run counts only if its status is ``done`` and this reader agrees: the run
-row exists, its region was recorded with a positive duration, and the GIL state the program
-reported at the region's start and end matches its mode (gil / ft-gil: enabled, ft: disabled;
-not checked where the interpreter could not say). Every other run is kept in
+The store aggregates inside SQLite (``gilwatt.store.study_reader``); this module decides what
+counts. Validity: a study run counts only if its status is ``done`` and this reader agrees:
+the run row exists, its region was recorded with a positive duration, and the GIL state the
+program reported at the region's start and end matches its mode (gil / ft-gil: enabled, ft:
+disabled; not checked where the interpreter could not say). Every other run is kept in
 ``StudyData.runs`` with ``valid = False`` and the reason.
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
-from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gilwatt.analysis import metrics as metrics_mod
-from gilwatt.errors import ConfigError, StoreError, UnknownNameError
+from gilwatt.errors import ConfigError, UnknownNameError
+from gilwatt.store import Store
+from gilwatt.store.studies import StudyRecord, StudyRunRow
 
 DEFAULT_REGION = "kernel"
 MODE_ORDER = ("gil", "ft-gil", "ft")
 EXPECTED_GIL = {"gil": 1, "ft-gil": 1, "ft": 0}
 
-
-@dataclass(frozen=True)
-class StudyInfo:
-    study_id: int
-    name: str
-    seed: int
-    spec: dict[str, Any]
-    created_unix_ns: int
+StudyInfo = StudyRecord  # a ``studies`` row
 
 
-@dataclass
-class RunRecord:
+@dataclass(kw_only=True)
+class RunRecord(StudyRunRow):
     """One planned run of a study (a row of study_runs) with its measured metrics."""
 
-    run_key: str
-    block: int
-    position: int
-    workload: str
-    params_json: str
-    workers: int
-    mode: str
-    interpreter: str
-    status: str  # study_runs.status
-    reason: str
-    run_id: int | None
     family: str = "other"
     region: str = DEFAULT_REGION
     valid: bool = False
@@ -61,10 +38,6 @@ class RunRecord:
     energy_source: str = ""
     energy_estimate: bool = False
     metrics: dict[str, float | None] = field(default_factory=dict)
-
-    @property
-    def cell(self) -> tuple[str, str, int]:
-        return (self.workload, self.params_json, self.workers)
 
 
 @dataclass
@@ -97,38 +70,13 @@ class StudyData:
         )
 
 
-def open_readonly(path: str | Path) -> sqlite3.Connection:
-    """Open a store for reading without changing it; ConfigError if it is not there."""
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"store {str(p)!r} does not exist.", hint="Pass the study's .db file.")
-    try:
-        conn = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True)
-        conn.execute("SELECT 1 FROM study_runs LIMIT 1").fetchall()
-    except sqlite3.DatabaseError as exc:
-        raise StoreError(
-            f"store {str(p)!r} cannot be read as a gilwatt study ({exc}).",
-            hint="Pass a store written by `gilwatt study`.",
-        ) from exc
-    return conn
+def open_readonly(path: str | Path) -> Store:
+    """Open a study store for reading without changing it; ConfigError if it is not there."""
+    return Store.open_study(path)
 
 
-def list_studies(conn: sqlite3.Connection) -> list[StudyInfo]:
-    rows = conn.execute(
-        "SELECT study_id, name, seed, spec_json, created_unix_ns FROM studies ORDER BY study_id"
-    ).fetchall()
-    out = []
-    for sid, name, seed, spec_json, created in rows:
-        try:
-            spec = json.loads(spec_json)
-        except ValueError:
-            spec = {}
-        out.append(StudyInfo(sid, name, seed, spec if isinstance(spec, dict) else {}, created))
-    return out
-
-
-def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
-    return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+def list_studies(store: Store) -> list[StudyInfo]:
+    return store.studies()
 
 
 def default_family_of(workload: str) -> str:
@@ -168,24 +116,22 @@ def _spec_field(spec: dict[str, Any], key: str) -> dict[str, str]:
 
 
 def load_study(
-    source: str | Path | sqlite3.Connection,
+    source: str | Path | Store,
     study_id: int | None = None,
     *,
     family_of: Callable[[str], str] | None = None,
 ) -> StudyData:
     """Read one study (default: the most recent) with every run's metrics."""
-    conn = source if isinstance(source, sqlite3.Connection) else open_readonly(source)
+    store = source if isinstance(source, Store) else open_readonly(source)
     try:
-        return _load(conn, study_id, family_of or default_family_of)
+        return _load(store, study_id, family_of or default_family_of)
     finally:
-        if conn is not source:
-            conn.close()
+        if store is not source:
+            store.close()
 
 
-def _load(
-    conn: sqlite3.Connection, study_id: int | None, family_of: Callable[[str], str]
-) -> StudyData:
-    studies = list_studies(conn)
+def _load(store: Store, study_id: int | None, family_of: Callable[[str], str]) -> StudyData:
+    studies = store.studies()
     if not studies:
         raise ConfigError(
             "the store holds no study.", hint="Run `gilwatt study ... -o FILE` first."
@@ -197,187 +143,40 @@ def _load(
         study = by_id[study_id]
     else:
         raise UnknownNameError("study", str(study_id), [str(s.study_id) for s in studies])
-    runs = _study_runs(conn, study, family_of)
-    _attach_measurements(conn, runs)
+    runs = _study_runs(store, study, family_of)
+    candidates = {r.run_id: r for r in runs if not r.exclusion and r.run_id is not None}
+    raw = store.region_measurements({rid: r.region for rid, r in candidates.items()})
+    for rid, run in candidates.items():
+        _judge(run, raw.get(rid))
     others = [s for s in studies if s.study_id != study.study_id]
     return StudyData(study=study, runs=runs, other_studies=others)
 
 
-def _study_runs(
-    conn: sqlite3.Connection, study: StudyInfo, family_of: Callable[[str], str]
-) -> list[RunRecord]:
-    cols = _columns(conn, "study_runs")
-    region_expr = "sr.region" if "region" in cols else "NULL"
-    family_expr = "sr.family" if "family" in cols else "NULL"
-    cursor = conn.execute(
-        f"""
-        SELECT sr.run_key, sr.block, sr.position, sr.workload, sr.params_json, sr.workers,
-               sr.mode, sr.interpreter, sr.status, sr.reason, sr.run_id,
-               {region_expr} AS region, {family_expr} AS family, ru.run_id AS found_run,
-               ru.energy_source, ru.energy_estimate
-        FROM study_runs sr LEFT JOIN runs ru ON ru.run_id = sr.run_id
-        WHERE sr.study_id = ?
-        ORDER BY sr.block, sr.position, sr.run_key
-        """,
-        (study.study_id,),
-    )
-    names = [d[0] for d in cursor.description]
+def _study_runs(store: Store, study: StudyInfo, family_of: Callable[[str], str]) -> list[RunRecord]:
+    energy = store.study_run_energy(study.study_id)
     spec_families = _spec_field(study.spec, "family")
     spec_regions = _spec_field(study.spec, "region")
     families: dict[str, str] = {}
     out = []
-    for values in cursor:
-        row = dict(zip(names, values, strict=True))
-        wl = row["workload"]
-        family = row["family"]
-        if family is None:
-            if wl not in families:
-                families[wl] = spec_families.get(wl) or family_of(wl)
-            family = families[wl]
+    for row in store.study_runs(study.study_id):
+        wl = row.workload
+        if wl not in families:
+            families[wl] = spec_families.get(wl) or family_of(wl)
+        source, estimate = energy.get(row.run_id, ("", False)) if row.run_id else ("", False)
         rec = RunRecord(
-            run_key=row["run_key"],
-            block=row["block"],
-            position=row["position"],
-            workload=wl,
-            params_json=row["params_json"],
-            workers=row["workers"],
-            mode=row["mode"],
-            interpreter=row["interpreter"],
-            status=row["status"],
-            reason=row["reason"] or "",
-            run_id=row["run_id"],
-            family=family,
-            region=row["region"] or spec_regions.get(wl, DEFAULT_REGION),
-            energy_source=row["energy_source"] or "",
-            energy_estimate=bool(row["energy_estimate"]),
+            **vars(row),
+            family=families[wl],
+            region=spec_regions.get(wl, DEFAULT_REGION),
+            energy_source=source,
+            energy_estimate=estimate,
         )
+        rec.reason = rec.reason or ""
         if rec.status != "done":
             rec.exclusion = f"{rec.status}: {rec.reason}" if rec.reason else rec.status
-        elif rec.run_id is None or row["found_run"] is None:
+        elif rec.run_id is None or rec.run_id not in energy:
             rec.exclusion = "done but its run is missing from the store"
         out.append(rec)
     return out
-
-
-def _temp_table(
-    conn: sqlite3.Connection, name: str, columns: str, rows: Iterable[tuple[Any, ...]]
-) -> None:
-    """A scratch table on the read-only connection (temp tables live outside the file)."""
-    conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
-    conn.execute(f"CREATE TEMP TABLE {name} ({columns})")
-    width = len(columns.split(","))
-    conn.executemany(f"INSERT INTO temp.{name} VALUES ({', '.join('?' * width)})", rows)
-
-
-_REGION_SQL = """
-SELECT g.run_id, g.region_idx, g.begin_ns, g.end_ns, g.begin_sample_seq, g.end_sample_seq,
-       g.process_cpu_begin_ns, g.process_cpu_end_ns, g.gil_begin, g.gil_end,
-       g.peak_rss_bytes AS region_peak_rss_bytes, ru.ru_maxrss_bytes,
-       sb.t_ns AS b_t_ns, se.t_ns AS e_t_ns, sb.cpu_ns AS b_cpu_ns, se.cpu_ns AS e_cpu_ns,
-       sb.cpu_user_ns AS b_cpu_user_ns, se.cpu_user_ns AS e_cpu_user_ns,
-       sb.cpu_sys_ns AS b_cpu_sys_ns, se.cpu_sys_ns AS e_cpu_sys_ns,
-       sb.ctx_voluntary AS b_ctx_voluntary, se.ctx_voluntary AS e_ctx_voluntary,
-       sb.ctx_involuntary AS b_ctx_involuntary, se.ctx_involuntary AS e_ctx_involuntary,
-       sb.energy_uj AS b_energy_uj, se.energy_uj AS e_energy_uj
-FROM temp.gw_wanted w
-CROSS JOIN regions g ON g.run_id = w.run_id AND g.name = w.region
-JOIN runs ru ON ru.run_id = w.run_id
-LEFT JOIN samples sb ON sb.run_id = g.run_id AND sb.seq = g.begin_sample_seq
-LEFT JOIN samples se ON se.run_id = g.run_id AND se.seq = g.end_sample_seq
-ORDER BY g.run_id, g.region_idx
-"""
-
-# One correlated MAX per run over its region's samples (a primary-key range): measured faster
-# than a join + GROUP BY on 10M samples. The sampled RSS peak is only needed where the region
-# has no peak_rss_bytes, so CASE skips that scan otherwise.
-_PEAKS_SQL = """
-SELECT b.run_id,
-       (SELECT MAX(s.vms_bytes) FROM samples s
-        WHERE s.run_id = b.run_id AND s.seq BETWEEN b.lo AND b.hi),
-       CASE WHEN b.need_rss THEN
-           (SELECT MAX(s.rss_bytes) FROM samples s
-            WHERE s.run_id = b.run_id AND s.seq BETWEEN b.lo AND b.hi)
-       END,
-       (SELECT COUNT(*) FROM threads t WHERE t.run_id = b.run_id)
-FROM temp.gw_bounds b
-"""
-
-_USS_SQL = """
-SELECT run_id, MAX(total) FROM (
-    SELECT m.run_id AS run_id, SUM(m.uss_bytes) AS total
-    FROM temp.gw_wanted w CROSS JOIN memory_samples m ON m.run_id = w.run_id
-    GROUP BY m.run_id, m.t_ns
-) GROUP BY run_id
-"""
-
-_CORES_SQL = """
-WITH edges AS (
-    SELECT b.run_id AS run_id,
-           (SELECT MIN(c.seq) FROM core_samples c WHERE c.run_id = b.run_id AND c.seq >= b.lo) AS s0,
-           (SELECT MAX(c.seq) FROM core_samples c WHERE c.run_id = b.run_id AND c.seq <= b.hi) AS s1
-    FROM temp.gw_bounds b
-)
-SELECT e.run_id, c1.core, c1.busy_ticks - c0.busy_ticks
-FROM edges e
-JOIN core_samples c0 ON c0.run_id = e.run_id AND c0.seq = e.s0
-JOIN core_samples c1 ON c1.run_id = e.run_id AND c1.seq = e.s1 AND c1.core = c0.core
-WHERE e.s1 > e.s0
-ORDER BY e.run_id, c1.core
-"""
-
-
-def _attach_measurements(conn: sqlite3.Connection, runs: list[RunRecord]) -> None:
-    # A caller's connection (e.g. Store.connection) must not be left inside a transaction
-    # that our scratch-table inserts opened.
-    was_in_transaction = conn.in_transaction
-    candidates = {r.run_id: r for r in runs if not r.exclusion and r.run_id is not None}
-    _temp_table(
-        conn,
-        "gw_wanted",
-        "run_id INTEGER PRIMARY KEY, region TEXT",
-        ((rid, r.region) for rid, r in candidates.items()),
-    )
-    raw: dict[int, dict[str, Any]] = {}
-    cursor = conn.execute(_REGION_SQL)
-    names = [d[0] for d in cursor.description]
-    for row in cursor:
-        rec = dict(zip(names, row, strict=True))
-        raw.setdefault(rec["run_id"], rec)  # the first region of that name counts
-    # Without boundary samples the peaks fall back to the whole run.
-    whole = (0, 2**62)
-    bounds = [
-        (
-            rid,
-            *(
-                (rec["begin_sample_seq"], rec["end_sample_seq"])
-                if rec["begin_sample_seq"] is not None and rec["end_sample_seq"] is not None
-                else whole
-            ),
-            rec["region_peak_rss_bytes"] is None,
-        )
-        for rid, rec in raw.items()
-    ]
-    _temp_table(
-        conn, "gw_bounds", "run_id INTEGER PRIMARY KEY, lo INTEGER, hi INTEGER, need_rss", bounds
-    )
-    for rid, vms, rss, threads in conn.execute(_PEAKS_SQL):
-        raw[rid].update(
-            sampled_peak_vms_bytes=vms, sampled_peak_rss_bytes=rss, threads_seen=threads
-        )
-    for rid, uss in conn.execute(_USS_SQL):
-        if rid in raw:
-            raw[rid]["peak_uss_bytes"] = uss
-    busy: dict[int, list[float]] = defaultdict(list)
-    for rid, _core, delta in conn.execute(_CORES_SQL):
-        busy[rid].append(float(delta))
-    for rid, ticks in busy.items():
-        raw[rid]["core_busy"] = ticks
-    conn.execute("DROP TABLE IF EXISTS temp.gw_wanted")
-    conn.execute("DROP TABLE IF EXISTS temp.gw_bounds")
-    if conn.in_transaction and not was_in_transaction:
-        conn.commit()
-    for rid, run in candidates.items():
-        _judge(run, raw.get(rid))
 
 
 def _judge(rec: RunRecord, raw: dict[str, Any] | None) -> None:

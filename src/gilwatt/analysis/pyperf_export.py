@@ -16,7 +16,6 @@ pair blocks, so its comparison is a cross-check, not a replacement for ``gilwatt
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any
 from gilwatt.analysis.dataset import RunRecord, StudyData, load_study, open_readonly
 from gilwatt.analysis.metrics import METRICS
 from gilwatt.errors import ConfigError
+from gilwatt.store import Store
 
 PYPERF_FORMAT_VERSION = "1.0"
 # pyperf knows three units; other metrics (J, W, /s) go as plain numbers ("integer" in
@@ -42,27 +42,26 @@ def benchmark_name(run: RunRecord) -> str:
     return f"{run.workload}[{shown}]-w{run.workers}" if shown else f"{run.workload}-w{run.workers}"
 
 
-def _run_context(conn: sqlite3.Connection, run_ids: list[int]) -> dict[int, dict[str, Any]]:
+def _run_context(store: Store, run_ids: list[int]) -> dict[int, dict[str, Any]]:
     """Per run: launch date and interpreter identity (for pyperf's metadata)."""
     out: dict[int, dict[str, Any]] = {}
-    rows = conn.execute(
-        "SELECT r.run_id, r.started_unix_ns, i.version, i.implementation, i.executable, i.free_threaded"
-        " FROM runs r LEFT JOIN interpreters i ON i.interp_id = r.interp_id"
-    ).fetchall()
     wanted = set(run_ids)
-    for run_id, started, version, impl, exe, ft in rows:
-        if run_id not in wanted:
+    for info in store.runs():
+        if info.run_id not in wanted:
             continue
         meta: dict[str, Any] = {
-            "date": datetime.fromtimestamp(started / 1e9, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+            "date": datetime.fromtimestamp(info.started_unix_ns / 1e9, UTC).strftime(
+                "%Y-%m-%d %H:%M:%S.%f"
+            )
         }
-        if version:
-            meta["python_version"] = f"{version}{'t' if ft else ''}"
-        if impl:
-            meta["python_implementation"] = impl
-        if exe:
-            meta["python_executable"] = exe
-        out[run_id] = meta
+        interp = info.interpreter
+        if interp is not None and interp.version:
+            meta["python_version"] = f"{interp.version}{'t' if interp.free_threaded else ''}"
+        if interp is not None and interp.implementation:
+            meta["python_implementation"] = interp.implementation
+        if interp is not None and interp.executable:
+            meta["python_executable"] = interp.executable
+        out[info.run_id] = meta
     return out
 
 
@@ -88,14 +87,14 @@ def _pyperf_run(run: RunRecord, metric: str, context: dict[str, Any]) -> dict[st
 
 
 def suites(
-    data: StudyData, metric: str, conn: sqlite3.Connection, *, one_file: bool
+    data: StudyData, metric: str, store: Store, *, one_file: bool
 ) -> dict[str, dict[str, Any]]:
     """Suite dicts keyed by mode (or by "all" when ``one_file``)."""
     spec = METRICS[metric]
     unit = UNITS.get(spec.unit, "integer")
     real_unit = "bytes" if spec.unit == "MiB" else (spec.unit or "ratio")
     valid = data.valid_runs
-    context = _run_context(conn, [r.run_id for r in valid if r.run_id is not None])
+    context = _run_context(store, [r.run_id for r in valid if r.run_id is not None])
     benches: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
     for run in sorted(valid, key=lambda r: (r.block, r.position)):
         entry = _pyperf_run(run, metric, context.get(run.run_id or -1, {}))
@@ -130,12 +129,9 @@ def dump_pyperf(
         raise ConfigError(f"unknown metric {metric!r}.", hint=f"Valid: {', '.join(METRICS)}.")
     target = Path(out)
     one_file = target.suffix == ".json"
-    conn = open_readonly(store_path)
-    try:
-        data = load_study(conn, study_id)
-        built = suites(data, metric, conn, one_file=one_file)
-    finally:
-        conn.close()
+    with open_readonly(store_path) as store:
+        data = load_study(store, study_id)
+        built = suites(data, metric, store, one_file=one_file)
     if not built:
         raise ConfigError(
             f"study {data.study.study_id} in {str(store_path)!r} has no valid run to export.",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ from gilwatt.analysis.energy_time import EnergyTime, analyse_energy_time
 from gilwatt.analysis.findings import Finding, findings
 from gilwatt.analysis.metrics import METRICS, RATIO_COLUMNS
 from gilwatt.analysis.scaling import ScalingCurve, scaling_curves
+from gilwatt.store import Store
 
 
 @dataclass
@@ -31,7 +31,7 @@ class CompareResult:
 
 
 def compare_study(
-    source: str | Path | sqlite3.Connection,
+    source: str | Path | Store,
     study_id: int | None = None,
     *,
     metric: str = "time_s",

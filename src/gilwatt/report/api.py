@@ -96,8 +96,7 @@ def _no_runs(store_path: PathLike) -> ConfigError:
 def has_study(store_path: PathLike) -> bool:
     """Whether the store holds at least one study (then a report is a study report)."""
     with open_store(store_path) as store:
-        row = store.connection.execute("SELECT COUNT(*) FROM studies").fetchone()
-    return bool(row and row[0])
+        return store.has_studies()
 
 
 def write_figure(

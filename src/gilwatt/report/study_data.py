@@ -69,7 +69,7 @@ def load_study_view(store: Store, study_id: int | None, *, store_path: str = "")
     """Read study ``study_id`` (the newest when None) from an open store and analyse it."""
     from gilwatt.analysis.dataset import load_study
 
-    data = load_study(store.connection, study_id)
+    data = load_study(store, study_id)
     hosts: dict[str, HostInfo] = {}
     interpreters: dict[str, InterpreterInfo] = {}
     mode_of = {r.run_id: r.mode for r in data.runs if r.run_id is not None}

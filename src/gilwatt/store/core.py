@@ -13,11 +13,14 @@ from typing import Any
 from gilwatt.errors import StoreError
 from gilwatt.store import schema
 from gilwatt.store.derive import FORMULA_VERSION
+from gilwatt.store.dump import StoreDump
 from gilwatt.store.reader import SUMMARY_FIELDS, StoreReader
+from gilwatt.store.studies import StoreStudies
+from gilwatt.store.study_reader import StudyMeasurements
 from gilwatt.store.writer import StoreWriter
 
 
-class Store(StoreWriter, StoreReader):
+class Store(StoreWriter, StoreReader, StoreStudies, StudyMeasurements, StoreDump):
     """A results store. Open with :meth:`Store.open`; use as a context manager.
 
     Writes go into a transaction that :meth:`flush` commits (``begin_run`` and ``finish_run``
@@ -43,10 +46,13 @@ class Store(StoreWriter, StoreReader):
         conn = schema.connect(path, create=create)
         return cls(conn, os.fspath(path))
 
-    @property
-    def connection(self) -> sqlite3.Connection:
-        """The sqlite3 connection (autocommit mode; for readers that need their own SQL)."""
-        return self._conn
+    @classmethod
+    def open_study(cls, path: str | os.PathLike[str]) -> Store:
+        """Open a study store for reading without changing it (no upgrade, no lock).
+
+        Raises ConfigError for a missing file and StoreError for one that holds no study tables.
+        """
+        return cls(schema.connect_readonly(path, table="study_runs"), os.fspath(path))
 
     @property
     def schema_version(self) -> int:
@@ -62,7 +68,7 @@ class Store(StoreWriter, StoreReader):
     def refresh_summaries(self, run_ids: Iterable[int] | None = None) -> int:
         """(Re)compute the cached whole-run figures of finished runs; return how many.
 
-        finish_run does this for each run; call it after writing runs with raw SQL.
+        finish_run does this for each run.
         """
         ids = self.run_ids() if run_ids is None else list(run_ids)
         columns = ("run_id", "formula", *SUMMARY_FIELDS)

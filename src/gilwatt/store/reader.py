@@ -88,13 +88,13 @@ class StoreReader:
 
     # -- runs ---------------------------------------------------------------------------------
 
-    def run_ids(self, study_id: int | None = None) -> list[int]:
-        if study_id is None:
-            rows = self._conn.execute("SELECT run_id FROM runs ORDER BY run_id")
-        else:
-            rows = self._conn.execute(
-                "SELECT run_id FROM runs WHERE study_id = ? ORDER BY run_id", (study_id,)
-            )
+    def run_ids(self, study_id: int | None = None, *, status: str | None = None) -> list[int]:
+        """The runs (of one study; with one status), in order."""
+        where = [(c, v) for c, v in (("study_id", study_id), ("status", status)) if v is not None]
+        sql = "SELECT run_id FROM runs"
+        if where:
+            sql += " WHERE " + " AND ".join(f"{c} = ?" for c, _ in where)
+        rows = self._conn.execute(sql + " ORDER BY run_id", [v for _, v in where])
         return [int(r[0]) for r in rows]
 
     def runs(self, study_id: int | None = None) -> list[RunInfo]:

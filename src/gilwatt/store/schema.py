@@ -95,6 +95,26 @@ def connect(path: str | os.PathLike[str], *, create: bool) -> sqlite3.Connection
     return conn
 
 
+def connect_readonly(path: str | os.PathLike[str], *, table: str) -> sqlite3.Connection:
+    """A read-only connection to an existing store that holds ``table``."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"store {str(p)!r} does not exist.", hint="Pass the study's .db file.")
+    try:
+        conn = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"cannot open store {str(p)!r}: {exc}.") from exc
+    try:
+        conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchall()
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise StoreError(
+            f"store {str(p)!r} cannot be read as a gilwatt study ({exc}).",
+            hint="Pass a store written by `gilwatt study`.",
+        ) from exc
+    return conn
+
+
 def _check_path(path: Path, *, create: bool) -> None:
     """Refuse, with the fix, what SQLite would only call 'unable to open database file'."""
     try:

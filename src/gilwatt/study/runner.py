@@ -14,11 +14,11 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any
 
 from gilwatt.errors import ConfigError, GilwattError, StoreError
 from gilwatt.profiler import ProfileRequest, ProfileResult
-from gilwatt.records import Region, RunInfo
+from gilwatt.store import Store
 from gilwatt.study.gates import RunFacts, Verdict, judge
 from gilwatt.study.ledger import FINAL_STATUSES, Ledger
 from gilwatt.study.matrix import PlannedRun
@@ -28,18 +28,6 @@ from gilwatt.study.session import Session, open_session
 from gilwatt.study.spec import MODE_SLOT
 
 IDLE_INTERVAL_NS = 100_000_000  # an idle baseline needs no fine sampling
-
-
-class StoreLike(Protocol):
-    """What the runner needs of ``gilwatt.store.Store``."""
-
-    @property
-    def connection(self) -> Any: ...
-    def run_info(self, run_id: int) -> RunInfo: ...
-    def regions(self, run_id: int) -> list[Region]: ...
-    def output(self, run_id: int, stream: str) -> bytes: ...
-    def finish_run(self, run_id: int, *, status: str, **columns: Any) -> None: ...
-    def close(self) -> None: ...
 
 
 def _no_events(event: StudyEvent) -> None:
@@ -58,18 +46,13 @@ def run_study(
     on_event: EventFn = _no_events,
     profile_fn: ProfileFn | None = None,
     probe_fn: ProbeFn | None = None,
-    open_store: Callable[[Path], StoreLike] | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> StudyOutcome:
     """Run (or resume) ``study`` into the store at ``store_path``; see the module docstring."""
-    if open_store is None:
-        from gilwatt.store import Store
-
-        open_store = Store.open
-    store = open_store(store_path)
+    store = Store.open(store_path)
     try:
         with _lock_store(store_path):
-            ledger = Ledger(store.connection)
+            ledger = Ledger(store)
             session = open_session(ledger, study, store_path, force_new=force_new)
             runner = _Runner(
                 study, store, ledger, session, store_path, on_event, profile_fn, probe_fn, sleep
@@ -99,7 +82,7 @@ class _Runner:
     def __init__(
         self,
         study: ResolvedStudy,
-        store: StoreLike,
+        store: Store,
         ledger: Ledger,
         session: Session,
         store_path: Path,
@@ -334,11 +317,8 @@ class _Runner:
     def _close_stale_runs(self) -> None:
         """Runs of this study still 'running' were cut off by a killed session (this session
         holds the store lock, so nothing else is running them): mark them interrupted."""
-        stale = self.store.connection.execute(
-            "SELECT run_id FROM runs WHERE study_id = ? AND status = 'running'", (self.study_id,)
-        ).fetchall()
-        for (run_id,) in stale:
-            self.store.finish_run(int(run_id), status="interrupted")
+        for run_id in self.store.run_ids(self.study_id, status="running"):
+            self.store.finish_run(run_id, status="interrupted")
 
     def _interpreter_gone(self, executable: str, reason: str) -> None:
         skipped = self.ledger.skip_pending(self.study_id, executable, reason)

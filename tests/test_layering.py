@@ -1,0 +1,44 @@
+"""The house rules that a reader of one module cannot see: who may touch SQLite, and how
+gilwatt's own modules are imported. Checked on the source, so a new module cannot slip by."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import gilwatt
+from gilwatt.store import Store
+
+SRC = Path(gilwatt.__file__).parent
+
+
+def _modules() -> list[Path]:
+    # Workload scripts and examples run under the target interpreter, not as part of gilwatt.
+    skip = (SRC / "workloads" / "scripts", SRC / "examples")
+    return [p for p in sorted(SRC.rglob("*.py")) if not any(p.is_relative_to(s) for s in skip)]
+
+
+def _imported(tree: ast.AST) -> list[str]:
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.append(node.module)
+    return names
+
+
+def test_only_the_store_imports_sqlite3() -> None:
+    offenders = [
+        str(path.relative_to(SRC))
+        for path in _modules()
+        if not path.is_relative_to(SRC / "store")
+        and any(n.split(".")[0] == "sqlite3" for n in _imported(ast.parse(path.read_text())))
+    ]
+    assert len(_modules()) > 50  # the walk found the package
+    assert offenders == []
+
+
+def test_the_store_connection_is_private() -> None:
+    public = [name for name in dir(Store) if "conn" in name and not name.startswith("_")]
+    assert public == []
