@@ -1,4 +1,4 @@
-"""Synthetic runs and studies for the report tests, built from gilwatt.records.
+"""Synthetic runs and studies for the report tests, built from gilwatt.readback.
 
 The numbers follow simple formulas (a ramp of busy threads, a memory staircase, power that
 follows CPU) so tests can check what the page shows against what went in.
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gilwatt.records import HostInfo, InterpreterInfo, Region, RunInfo, RunSummary, Timeline
+from gilwatt.readback import HostInfo, InterpreterInfo, Region, RunInfo, RunSummary, Timeline
 
 XSS = "<script>alert(1)</script>"
 START_NS = 1_000_000_000_000

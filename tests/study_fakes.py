@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gilwatt.profiler import ProfileRequest, ProfileResult
-from gilwatt.records import HostInfo, InterpreterInfo, RunSummary
+from gilwatt.readback import HostInfo, InterpreterInfo, RunSummary
 from gilwatt.store import Store
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from gilwatt.analysis.dataset import load_study
 from gilwatt.errors import ConfigError, StoreError, UnknownNameError
-from gilwatt.records import HostInfo
+from gilwatt.readback import HostInfo
 from gilwatt.store import Store
 from gilwatt.store.synthetic import SyntheticRun, write_study
 

@@ -21,8 +21,8 @@ from gilwatt import paths
 from gilwatt.cli import main
 from gilwatt.errors import BuildError
 from gilwatt.interpreters import Interpreter, discover, matched_pair, provision, resolve
+from gilwatt.interpreters.interpreter import ProgressEvent
 from gilwatt.interpreters.layout import MARKER, BuildLayout, read_marker
-from gilwatt.interpreters.model import ProgressEvent
 from gilwatt.interpreters.provision import provision_lock
 
 FAKE_TREE = Path(__file__).parent / "data" / "interpreters" / "fake-cpython"

@@ -42,3 +42,28 @@ def test_only_the_store_imports_sqlite3() -> None:
 def test_the_store_connection_is_private() -> None:
     public = [name for name in dir(Store) if "conn" in name and not name.startswith("_")]
     assert public == []
+
+
+# profiler._open_meter's guard is removed on the issue-9 branch (the profiler's owner); drop
+# this entry once both branches are merged.
+_GUARD_REMOVED_ELSEWHERE = {"profiler.py"}
+
+
+def test_no_import_error_guard_around_gilwatt_modules() -> None:
+    """``except ImportError`` around ``gilwatt.*`` turns a broken install into silent success."""
+    offenders = []
+    for path in _modules():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Try):
+                continue
+            caught = {ast.unparse(h.type) for h in node.handlers if h.type is not None}
+            if not caught & {"ImportError", "ModuleNotFoundError"}:
+                continue
+            own = [
+                n
+                for n in _imported(ast.Module(body=node.body, type_ignores=[]))
+                if n.split(".")[0] == "gilwatt"
+            ]
+            if own and str(path.relative_to(SRC)) not in _GUARD_REMOVED_ELSEWHERE:
+                offenders.append(f"{path.relative_to(SRC)}:{node.lineno} {own}")
+    assert offenders == []

@@ -15,7 +15,7 @@ from gilwatt.store import Store
 WRITER = textwrap.dedent(
     """
     import sys, time
-    from gilwatt.records import HostInfo
+    from gilwatt.readback import HostInfo
     from gilwatt.store import Store
 
     store = Store.open(sys.argv[1])

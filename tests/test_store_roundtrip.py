@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from gilwatt.errors import ConfigError, StoreError
-from gilwatt.records import HostInfo, InterpreterInfo
+from gilwatt.readback import HostInfo, InterpreterInfo
 from gilwatt.store import Marker, Store
 from gilwatt.store import writer as w
 

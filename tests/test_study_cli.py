@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+import pythons
+
 GILWATT = [sys.executable, "-m", "gilwatt"]
 
 
@@ -24,13 +26,6 @@ def gilwatt(
         text=True,
         timeout=300,
     )
-
-
-def needs_registry() -> None:
-    try:
-        from gilwatt.workloads import registry  # noqa: F401
-    except ImportError:
-        pytest.skip("gilwatt.workloads.registry not landed")
 
 
 def test_a_bad_study_file_names_file_and_line_exits_2_and_runs_nothing(tmp_path: Path) -> None:
@@ -58,7 +53,6 @@ def test_bad_flags_exit_2(tmp_path: Path) -> None:
 
 
 def test_unknown_workload_in_a_file(tmp_path: Path) -> None:
-    needs_registry()
     study = tmp_path / "s.toml"
     study.write_text('preset = "tiny"\n\n[workloads.no_such_thing]\n')
     done = gilwatt(
@@ -71,7 +65,6 @@ def test_unknown_workload_in_a_file(tmp_path: Path) -> None:
 
 
 def test_dry_run_prints_the_plan(tmp_path: Path) -> None:
-    needs_registry()
     done = gilwatt(
         "study", "--suite", "tiny", "--python", sys.executable, "--modes", "gil", "--workloads",
         "matmul", "--reps", "3", "--dry-run", cwd=tmp_path,
@@ -86,9 +79,9 @@ def test_dry_run_prints_the_plan(tmp_path: Path) -> None:
 
 
 def test_quick_suite_is_the_example_file() -> None:
-    from gilwatt.study.spec import EXAMPLES_DIR, load_spec, load_suite
+    from gilwatt.study.spec import SUITES_DIR, load_spec, load_suite
 
-    assert load_suite("quick") == load_spec(EXAMPLES_DIR / "quick.toml")
+    assert load_suite("quick") == load_spec(SUITES_DIR / "quick.toml")
 
 
 class _Tty(io.StringIO):
@@ -124,3 +117,32 @@ def test_progress_lines_and_in_place_updates_on_a_tty() -> None:
     line = "[ 1/12] b1 matmul matrix_size=48 w=2 ft  invalid 1.2s (GIL was on)  ETA 1m15s"
     assert plain.getvalue() == f"gilwatt study: 12 runs (new study)\n{line}\n"  # no running line
     assert tty.getvalue().endswith(f"running...\r\x1b[K{line}\n")
+
+
+@pytest.mark.needs_pair
+def test_a_study_whose_report_fails_exits_1_and_says_so(tmp_path: Path) -> None:
+    gil = pythons.gil_python()
+    if not gil.exists():
+        pytest.skip("no GIL / free-threaded interpreter pair on this machine")
+    # The target itself takes the report's path (a directory there), after the pre-run check.
+    (tmp_path / "squat.py").write_text(
+        "from pathlib import Path\n"
+        "from gilwatt.markers import region\n"
+        "with region('kernel'):\n"
+        "    Path(__file__).with_name('report.html').mkdir(exist_ok=True)\n"
+    )
+    (tmp_path / "squat.toml").write_text(
+        'name = "squat"\nscript = "squat.py"\nuses_workers = false\nfamily = "sequential"\n'
+    )
+    (tmp_path / "s.toml").write_text(
+        'name = "s"\nreps = 1\nmodes = ["gil"]\ncooldown = "0s"\nidle_baseline = "0s"\n'
+        "\n[workloads.squat]\n"
+    )
+    done = gilwatt(
+        "study", "--suite", "s.toml", "--python", str(gil), "-o", "s.db",
+        "--report", "report.html", cwd=tmp_path, env={"GILWATT_WORKLOADS_PATH": str(tmp_path)},
+    )  # fmt: skip
+    assert "1 done" in done.stderr, done.stderr  # the study itself succeeded
+    assert "gilwatt: error: report not written: cannot write report" in done.stderr
+    assert "it is a directory" in done.stderr
+    assert done.returncode == 1

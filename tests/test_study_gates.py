@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gilwatt.records import InterpreterInfo, Region
+from gilwatt.readback import InterpreterInfo, Region
 from gilwatt.study.gates import RunFacts, judge
 
 GIL_BUILD = InterpreterInfo("/py/gil", "3.13.5", "cpython", False, True)

@@ -9,8 +9,8 @@ import pytest
 
 from gilwatt.errors import ConfigError, UnknownNameError
 from gilwatt.study.resolve import resolve_study
-from gilwatt.study.spec import EXAMPLES_DIR, SUITES, load_spec, parse_duration_ns, parse_spec
-from gilwatt.workloads import STUDY_WORKLOADS
+from gilwatt.study.spec import SUITES, SUITES_DIR, load_spec, parse_duration_ns, parse_spec
+from gilwatt.workloads import STUDY_WORKLOADS, registry
 from study_fakes import fake_pair, fake_workloads, resolver_for
 
 GOOD = """\
@@ -230,7 +230,7 @@ BUNDLED = {
 
 @pytest.mark.parametrize("suite", SUITES)
 def test_bundled_suites_parse_and_use_their_preset(suite: str) -> None:
-    spec = load_spec(EXAMPLES_DIR / f"{suite}.toml")
+    spec = load_spec(SUITES_DIR / f"{suite}.toml")
     preset, workloads = BUNDLED[suite]
     assert spec.name == suite and spec.preset == preset
     names = None if spec.workloads is None else tuple(entry.name for entry in spec.workloads)
@@ -238,14 +238,11 @@ def test_bundled_suites_parse_and_use_their_preset(suite: str) -> None:
 
 
 def test_example_file_is_valid_against_the_real_registry(tmp_path: Path) -> None:
-    workloads = pytest.importorskip("gilwatt.workloads", reason="workloads module not landed")
-    if not hasattr(workloads, "registry"):
-        pytest.skip("gilwatt.workloads.registry not landed")
     gil, ft = fake_pair(tmp_path)
-    spec = load_spec(EXAMPLES_DIR / "example.toml")
+    spec = load_spec(SUITES_DIR / "example.toml")
     study = resolve_study(
         spec,
-        workloads=workloads.registry(),
+        workloads=registry(),
         resolver=lambda name: gil if name.endswith("5") else ft,
     )
     assert len(study.cells) >= 2

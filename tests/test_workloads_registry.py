@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 import re
 from pathlib import Path
@@ -317,14 +316,7 @@ def test_cli_run_dry_run_prints_the_commands(capsys: pytest.CaptureFixture[str])
     assert all("executors.py --workers" in line for line in lines)
 
 
-def _profiler_is_stub() -> bool:
-    from gilwatt import profiler
-
-    return "raise NotImplementedError" in inspect.getsource(profiler.profile)
-
-
 @pytest.mark.skipif(not GIL_PYTHON.exists(), reason="needs the dev GIL build")
-@pytest.mark.skipif(_profiler_is_stub(), reason="gilwatt.profiler.profile is not implemented yet")
 def test_cli_run_profiles_a_tiny_workload(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -351,7 +343,6 @@ def test_cli_run_profiles_a_tiny_workload(
 
 
 @pytest.mark.skipif(not GIL_PYTHON.exists(), reason="needs the dev GIL build")
-@pytest.mark.skipif(_profiler_is_stub(), reason="gilwatt.profiler.profile is not implemented yet")
 def test_cli_run_reports_a_failed_verification(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

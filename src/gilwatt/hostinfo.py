@@ -13,7 +13,7 @@ import platform
 from pathlib import Path
 from typing import Any
 
-from gilwatt.records import HostInfo
+from gilwatt.readback import HostInfo
 
 # ISA extensions that matter for numerical workloads; the full flag list goes to extra.
 ISA_OF_INTEREST = (

@@ -30,8 +30,8 @@ from typing import IO, Any
 
 from gilwatt import launcher
 from gilwatt.errors import ConfigError, GilwattError
+from gilwatt.readback import InterpreterInfo, RunInfo, RunSummary
 from gilwatt.recording import MarkerReceiver, OutputRecorder, region_rows
-from gilwatt.records import InterpreterInfo, RunInfo, RunSummary
 from gilwatt.sampler import CTX, STATUS, TreeSampler
 
 DEFAULT_INTERVAL_NS = 10_000_000  # 10 ms

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from gilwatt.records import Region, RunInfo, RunSummary, Timeline
+from gilwatt.readback import Region, RunInfo, RunSummary, Timeline
 
 MAX_REGION_ROWS = 20
 

@@ -19,6 +19,7 @@ from gilwatt.analysis import metrics as metrics_mod
 from gilwatt.errors import ConfigError, UnknownNameError
 from gilwatt.store import Store
 from gilwatt.store.studies import StudyRecord, StudyRunRow
+from gilwatt.workloads import get_workload
 
 DEFAULT_REGION = "kernel"
 MODE_ORDER = ("gil", "ft-gil", "ft")
@@ -82,12 +83,8 @@ def list_studies(store: Store) -> list[StudyInfo]:
 def default_family_of(workload: str) -> str:
     """The bundled workload's family, or "other" when gilwatt does not know the name."""
     try:
-        from gilwatt import workloads
-    except ImportError:
-        return "other"
-    try:
-        return str(workloads.get_workload(workload).family)  # type: ignore[attr-defined,unused-ignore]
-    except Exception:  # unknown or user workload: the study still analyses it
+        return get_workload(workload).family
+    except UnknownNameError:  # a user workload not on this machine: the study still analyses it
         return "other"
 
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 DEFAULT_STORE = "study.db"
 # not imported from gilwatt.study: building the parser must stay light for every command
-EXAMPLE_FILE = Path(gilwatt.__file__).parent / "study" / "examples" / "example.toml"
+EXAMPLE_FILE = Path(gilwatt.__file__).parent / "study" / "suites" / "example.toml"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -306,20 +306,15 @@ def _print_outcome(outcome: StudyOutcome, out: TextIO) -> None:
 
 
 def _check_report_path(report_path: Path) -> None:
-    try:
-        from gilwatt.report.html import check_writable
-    except ImportError:
-        return
+    from gilwatt.report.html import check_writable
+
     check_writable(report_path)
 
 
 def _report(store_path: Path, out_path: Path, study_id: int) -> bool:
     """Write the HTML study report; False if it could not be (the study itself is saved)."""
-    try:
-        from gilwatt.report import write_study_report
-    except ImportError:
-        print("report: not written (this gilwatt has no study report).", file=sys.stderr)
-        return True
+    from gilwatt.report import write_study_report
+
     try:
         written = write_study_report(store_path, out_path, study_id)
     except GilwattError as exc:
@@ -334,11 +329,9 @@ def _report(store_path: Path, out_path: Path, study_id: int) -> bool:
 
 def _compare_summary(store_path: Path, study_id: int) -> None:
     """The header and findings of ``gilwatt compare`` on stdout (the full tables: compare)."""
-    try:
-        from gilwatt.analysis.result import compare_study
-        from gilwatt.analysis.tables import finding_lines, header_lines
-    except ImportError:
-        return
+    from gilwatt.analysis.result import compare_study
+    from gilwatt.analysis.tables import finding_lines, header_lines
+
     try:
         result = compare_study(str(store_path), study_id)
     except GilwattError as exc:

@@ -14,8 +14,8 @@ which the workloads need); ``Interpreter.extra["base_prefix"]`` names the instal
 """
 
 from gilwatt.interpreters.discovery import discover, matched_pair, resolve, same_build_flags
-from gilwatt.interpreters.model import Interpreter, ProgressEvent, ProgressFn
-from gilwatt.interpreters.probe import probe
+from gilwatt.interpreters.inspect import probe
+from gilwatt.interpreters.interpreter import Interpreter, ProgressEvent, ProgressFn
 from gilwatt.interpreters.provision import (
     DEFAULT_VERSION,
     normalise_version,

@@ -18,7 +18,7 @@ from typing import Any
 from gilwatt import __version__, paths
 from gilwatt.errors import BuildError
 from gilwatt.interpreters import layout
-from gilwatt.interpreters.model import ProgressEvent, ProgressFn
+from gilwatt.interpreters.interpreter import ProgressEvent, ProgressFn
 from gilwatt.interpreters.steps import BUILD_HINT, run_logged
 
 # Identical for both builds; only --disable-gil differs. No PGO/LTO: they triple the build

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gilwatt.errors import BuildError
-from gilwatt.interpreters.model import ProgressEvent, ProgressFn
+from gilwatt.interpreters.interpreter import ProgressEvent, ProgressFn
 from gilwatt.interpreters.steps import run_logged
 
 # CPython minor version -> (Debian source package, suite that carries it). Only entries

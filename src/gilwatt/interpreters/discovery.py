@@ -17,8 +17,8 @@ from pathlib import Path
 
 from gilwatt.errors import ConfigError, UnknownNameError
 from gilwatt.interpreters import layout
-from gilwatt.interpreters.model import SOURCES, Interpreter
-from gilwatt.interpreters.probe import DEFAULT_TIMEOUT_S, probe, probe_many
+from gilwatt.interpreters.inspect import DEFAULT_TIMEOUT_S, probe, probe_many
+from gilwatt.interpreters.interpreter import SOURCES, Interpreter
 
 _PATH_NAME_RE = re.compile(r"^python3(\.\d+t?)?$")
 _SPEC_RE = re.compile(r"^(?:cpython-?|python)?(\d+)\.(\d+)(?:\.(\d+))?(t?)$", re.IGNORECASE)

@@ -16,7 +16,7 @@ from typing import Any
 
 from gilwatt.errors import BuildError
 from gilwatt.interpreters import layout
-from gilwatt.interpreters.model import ProgressEvent, ProgressFn
+from gilwatt.interpreters.interpreter import ProgressEvent, ProgressFn
 from gilwatt.interpreters.steps import run_logged
 
 # CPython minor version -> what its environments get (numpy 2.5 has no cp313t wheels)

@@ -20,14 +20,14 @@ from pathlib import Path
 from gilwatt import paths
 from gilwatt.errors import ConfigError, InterpreterError
 from gilwatt.interpreters import build, envs, layout, sources
-from gilwatt.interpreters.model import (
+from gilwatt.interpreters.inspect import probe
+from gilwatt.interpreters.interpreter import (
     Interpreter,
     ProgressEvent,
     ProgressFn,
     no_progress,
     version_tuple,
 )
-from gilwatt.interpreters.probe import probe
 
 DEFAULT_VERSION = "3.13.5"
 # "3.13" -> the release gilwatt builds by default for that minor version

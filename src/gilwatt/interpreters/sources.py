@@ -16,7 +16,7 @@ from pathlib import Path
 from gilwatt import paths
 from gilwatt.errors import ConfigError, InterpreterError
 from gilwatt.interpreters import checksums, debian
-from gilwatt.interpreters.model import ProgressEvent, ProgressFn
+from gilwatt.interpreters.interpreter import ProgressEvent, ProgressFn
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from gilwatt.errors import BuildError
-from gilwatt.interpreters.model import ProgressEvent, ProgressFn
+from gilwatt.interpreters.interpreter import ProgressEvent, ProgressFn
 
 # What a failed CPython build usually lacks on Debian / Ubuntu.
 BUILD_PACKAGES = (

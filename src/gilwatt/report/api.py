@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gilwatt.errors import ConfigError, StoreError
-from gilwatt.records import Region, RunInfo, RunSummary, Timeline
+from gilwatt.readback import Region, RunInfo, RunSummary, Timeline
 
 if TYPE_CHECKING:
     from gilwatt.report.study_data import StudyView

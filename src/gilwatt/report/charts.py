@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from gilwatt.records import FloatArray, IntArray, Timeline
+from gilwatt.readback import FloatArray, IntArray, Timeline
 
 MAX_BUCKETS = 800  # up to 2 points per bucket: ~1600 points per line
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from gilwatt.errors import ConfigError
-from gilwatt.records import Region, RunInfo, Timeline
+from gilwatt.readback import Region, RunInfo, Timeline
 from gilwatt.report import fmt
 from gilwatt.report.charts import min_step_ns, rate, seconds
 from gilwatt.report.svg import mode_color

@@ -6,7 +6,7 @@ import json
 import shlex
 from collections.abc import Mapping
 
-from gilwatt.records import Region, RunInfo, RunSummary, Timeline
+from gilwatt.readback import Region, RunInfo, RunSummary, Timeline
 from gilwatt.report import escape, fmt
 from gilwatt.report.html import Page, definition_list, table
 from gilwatt.report.timelines import Timelines, energy_source_html

@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from gilwatt.records import HostInfo, InterpreterInfo
+from gilwatt.readback import HostInfo, InterpreterInfo
 
 if TYPE_CHECKING:
     from gilwatt.analysis.compare import StudyAnalysis

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gilwatt.records import FloatArray, IntArray, Region, RunInfo, Timeline
+from gilwatt.readback import FloatArray, IntArray, Region, RunInfo, Timeline
 from gilwatt.report import escape, fmt
 from gilwatt.report.charts import Line, decimate, min_step_ns, rate, seconds, thread_cpu_lines
 from gilwatt.report.html import Page

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gilwatt.records import FloatArray, IntArray
+from gilwatt.readback import FloatArray, IntArray
 
 # Bump when a formula below changes: cached run_summaries rows of another version are ignored.
 FORMULA_VERSION = 1

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from gilwatt.records import IntArray
+from gilwatt.readback import IntArray
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 

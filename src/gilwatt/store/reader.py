@@ -1,4 +1,4 @@
-"""Reading runs back as :mod:`gilwatt.records` objects, with derived figures computed here."""
+"""Reading runs back as :mod:`gilwatt.readback` objects, with derived figures computed here."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from gilwatt.errors import ConfigError
-from gilwatt.records import (
+from gilwatt.readback import (
     HostInfo,
     IntArray,
     InterpreterInfo,

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from gilwatt.records import HostInfo, InterpreterInfo
+from gilwatt.readback import HostInfo, InterpreterInfo
 from gilwatt.store.core import Store
 from gilwatt.store.studies import StudyRunRow
 

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from gilwatt.errors import StoreError
-from gilwatt.records import HostInfo, InterpreterInfo
+from gilwatt.readback import HostInfo, InterpreterInfo
 
 Row = Sequence[Any]
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from gilwatt.records import InterpreterInfo, Region
+from gilwatt.readback import InterpreterInfo, Region
 
 # the GIL state each mode must show inside the measured region
 EXPECTED_GIL = {"gil": True, "ft": False, "ft-gil": True}

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from gilwatt.errors import ConfigError
-from gilwatt.records import InterpreterInfo
+from gilwatt.readback import InterpreterInfo
 from gilwatt.study.matrix import Cell, canonical_json
 from gilwatt.study.spec import MODE_SLOT, StudySpec, WorkloadEntry
 

@@ -44,7 +44,7 @@ DEFAULT_REPS = 3
 DEFAULT_INTERVAL_NS = 10_000_000
 DEFAULT_TIMEOUT_S = 1800.0
 
-EXAMPLES_DIR = Path(__file__).with_name("examples")
+SUITES_DIR = Path(__file__).with_name("suites")
 SUITES = ("quick", "patterns", "paper", "tiny")
 
 _UNITS_NS = {
@@ -132,7 +132,7 @@ def suite_path(name: str) -> Path:
         from gilwatt.errors import UnknownNameError
 
         raise UnknownNameError("suite", name, SUITES)
-    return EXAMPLES_DIR / f"{name}.toml"
+    return SUITES_DIR / f"{name}.toml"
 
 
 def load_suite(name: str) -> StudySpec:

@@ -11,7 +11,7 @@ Scripts live in ``scripts/`` and run under the target interpreter; their contrac
 """
 
 from gilwatt.workloads.builtin import STUDY_WORKLOADS, builtin_workloads
-from gilwatt.workloads.limits import check_memory, memory_available
+from gilwatt.workloads.limits import memory_available
 from gilwatt.workloads.model import (
     CORRUPT_ENV,
     EXIT_OK,
@@ -23,6 +23,7 @@ from gilwatt.workloads.model import (
     Param,
     ParamValue,
     Workload,
+    check_memory,
     outcome,
 )
 from gilwatt.workloads.registry import ENV_PATH, get_workload, registry, user_files

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gilwatt.errors import ConfigError, UnknownNameError
+from gilwatt.workloads.limits import memory_available
 
 ParamValue = int | float | str
 
@@ -178,8 +179,6 @@ class Workload:
         Raises UnknownNameError for an unknown preset or parameter and ConfigError for a
         bad value, a worker count below 1, or a cell that would not fit in memory.
         """
-        from gilwatt.workloads.limits import check_memory, memory_available
-
         chosen = self.preset(preset)
         for name, value in (overrides or {}).items():
             self.param(name)
@@ -304,3 +303,21 @@ def _fmt(value: Any) -> str:
 def cells_of(workloads: Iterable[Workload], preset: str) -> list[Cell]:
     """Every cell of ``preset`` over several workloads (memory not checked)."""
     return [cell for w in workloads for cell in w.cells(preset, available_bytes=None)]
+
+
+def check_memory(cell: Cell, available_bytes: int) -> None:
+    """ConfigError if the cell's estimated peak memory exceeds ``available_bytes``."""
+    need = cell.workload.estimate(cell.params, cell.workers)
+    if need is None or need <= available_bytes:
+        return
+    raise ConfigError(
+        f"{cell.label()}: needs about {_gib(need)} of memory but only {_gib(available_bytes)} "
+        "is available (MemAvailable in /proc/meminfo).",
+        hint="Use a smaller size (--param, or --preset quick) or free memory first.",
+    )
+
+
+def _gib(count: int) -> str:
+    if count >= 1 << 30:
+        return f"{count / (1 << 30):.1f} GiB"
+    return f"{count / (1 << 20):.0f} MiB"

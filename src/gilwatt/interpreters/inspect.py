@@ -20,9 +20,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from gilwatt.interpreters.model import Interpreter, default_name
+from gilwatt.interpreters.interpreter import Interpreter, default_name
 
-PROBE_SCRIPT = Path(__file__).with_name("probe_script.py")
+PROBE_SCRIPT = Path(__file__).with_name("inspect_script.py")
 _ANSWER_PREFIX = "GILWATT-PROBE "
 _OUTPUT_CAP_BYTES = 256 * 1024  # a garbage printer must not fill memory before the timeout
 DEFAULT_TIMEOUT_S = 10.0

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # records imports numpy; listing interpreters should not pay for it
-    from gilwatt.records import InterpreterInfo
+    from gilwatt.readback import InterpreterInfo
 
 # where a candidate came from, in the order discovery prefers them when names collide
 SOURCES = ("gilwatt", "user", "path", "pyenv", "uv")
@@ -44,7 +44,7 @@ class Interpreter:
         return version_tuple(self.version)
 
     def info(self) -> InterpreterInfo:
-        from gilwatt.records import InterpreterInfo
+        from gilwatt.readback import InterpreterInfo
 
         extra: dict[str, Any] = {
             "name": self.name,

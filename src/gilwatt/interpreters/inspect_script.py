@@ -1,7 +1,7 @@
 # ruff: noqa: UP031
 """Run by a candidate interpreter to describe itself as one line of JSON on stdout.
 
-This file is executed by arbitrary interpreters (``python -E -s probe_script.py``), so it must
+This file is executed by arbitrary interpreters (``python -E -s inspect_script.py``), so it must
 parse and run on Python 2.7 and every Python 3: no f-strings, no annotations, stdlib only.
 Interpreters older than 3.6 still answer, with ``error`` set, so they are listed as unusable
 with a reason instead of failing the listing.
