@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from gilwatt.cli.profile_cmd import parse_duration_ns
 from gilwatt.errors import ConfigError
 from gilwatt.store import Store
+from gilwatt.units import parse_duration_ns
 from profiler_fixtures import gil_python
 
 
@@ -39,7 +39,7 @@ def runs(db: Path) -> list[tuple[str, int | None]]:
         (("-m", "no_such_module_here"), "module not found (no_such_module_here)"),
         (("--python", "/nonexistent/python3", "--", "t.py"), "/nonexistent/python3"),
         (("--python", "/bin/true", "--", "t.py"), "/bin/true"),
-        (("--interval", "fast", "--", "t.py"), "--interval (fast)"),
+        (("--interval", "fast", "--", "t.py"), "--interval ('fast'): not a duration"),
         (("--env", "NOEQUALS", "--", "t.py"), "--env (NOEQUALS)"),
         (("--cmd", "no-such-command-anywhere"), "command not found (no-such-command-anywhere)"),
         (("-o", "file.txt/x.db", "--", "t.py"), "file.txt"),

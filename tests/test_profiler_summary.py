@@ -10,9 +10,9 @@ from gilwatt.summary import format_summary, joules, region_figures, seconds, siz
 
 
 def test_units() -> None:
-    assert seconds(1.5e9) == "1.500 s" and seconds(2.5e6) == "2.50 ms" and seconds(None) == "-"
-    assert size(3 << 20) == "3.0 MiB" and size(512) == "512 B" and size(None) == "-"
-    assert joules(1_234_567) == "1.235 J"
+    assert seconds(1.5e9) == "1.500 s" and seconds(2.5e6) == "2.50 ms" and seconds(None) == "–"
+    assert size(3 << 20) == "3.0 MiB" and size(512) == "512 B" and size(None) == "–"
+    assert joules(1_234_567) == "1.23 J"
 
 
 def test_summary_and_region_figures_match_what_went_in(tmp_path: Path) -> None:

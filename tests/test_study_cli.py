@@ -114,7 +114,7 @@ def test_progress_lines_and_in_place_updates_on_a_tty() -> None:
         progress = Progress(stream)
         for event in events:
             progress(event)
-    line = "[ 1/12] b1 matmul matrix_size=48 w=2 ft  invalid 1.2s (GIL was on)  ETA 1m15s"
+    line = "[ 1/12] b1 matmul matrix_size=48 w=2 ft  invalid 1.250 s (GIL was on)  ETA 1 min 15 s"
     assert plain.getvalue() == f"gilwatt study: 12 runs (new study)\n{line}\n"  # no running line
     assert tty.getvalue().endswith(f"running...\r\x1b[K{line}\n")
 
@@ -125,13 +125,16 @@ def test_a_study_whose_report_fails_exits_1_and_says_so(tmp_path: Path) -> None:
     if not gil.exists():
         pytest.skip("no GIL / free-threaded interpreter pair on this machine")
     # The target itself takes the report's path (a directory there), after the pre-run check.
-    (tmp_path / "squat.py").write_text(
+    workloads = tmp_path / "workloads"
+    workloads.mkdir()
+    (workloads / "squat.py").write_text(
         "from pathlib import Path\n"
-        "from gilwatt.markers import region\n"
+        "from gilwatt.markers import annotate, region\n"
         "with region('kernel'):\n"
-        "    Path(__file__).with_name('report.html').mkdir(exist_ok=True)\n"
+        "    (Path(__file__).parent.parent / 'report.html').mkdir(exist_ok=True)\n"
+        "annotate(verified=True)\n"
     )
-    (tmp_path / "squat.toml").write_text(
+    (workloads / "squat.toml").write_text(
         'name = "squat"\nscript = "squat.py"\nuses_workers = false\nfamily = "sequential"\n'
     )
     (tmp_path / "s.toml").write_text(
@@ -140,7 +143,7 @@ def test_a_study_whose_report_fails_exits_1_and_says_so(tmp_path: Path) -> None:
     )
     done = gilwatt(
         "study", "--suite", "s.toml", "--python", str(gil), "-o", "s.db",
-        "--report", "report.html", cwd=tmp_path, env={"GILWATT_WORKLOADS_PATH": str(tmp_path)},
+        "--report", "report.html", cwd=tmp_path, env={"GILWATT_WORKLOADS_PATH": str(workloads)},
     )  # fmt: skip
     assert "1 done" in done.stderr, done.stderr  # the study itself succeeded
     assert "gilwatt: error: report not written: cannot write report" in done.stderr

@@ -9,7 +9,8 @@ import pytest
 
 from gilwatt.errors import ConfigError, UnknownNameError
 from gilwatt.study.resolve import resolve_study
-from gilwatt.study.spec import SUITES, SUITES_DIR, load_spec, parse_duration_ns, parse_spec
+from gilwatt.study.spec import SUITES, SUITES_DIR, load_spec, parse_spec
+from gilwatt.units import parse_duration_ns
 from gilwatt.workloads import STUDY_WORKLOADS, registry
 from study_fakes import fake_pair, fake_workloads, resolver_for
 

@@ -139,7 +139,7 @@ def test_a_size_that_does_not_fit_in_memory_is_refused() -> None:
     blas = get_workload("numpy_blas")
     with pytest.raises(ConfigError, match=r"numpy_blas .*size=1000000.*MemAvailable"):
         blas.cells("tiny", {"size": "1000000"})  # 3 x 8 TB of matrices
-    with pytest.raises(ConfigError, match=r"needs about .* but only 1 MiB is available"):
+    with pytest.raises(ConfigError, match=r"needs about .* but only 1.0 MiB is available"):
         blas.cells("quick", available_bytes=1 << 20)
     assert len(blas.cells("tiny", available_bytes=1 << 40)) == 1
 

@@ -15,6 +15,14 @@ from typing import Any
 import numpy as np
 
 from gilwatt.readback import Region, RunInfo, RunSummary, Timeline
+from gilwatt.units import (
+    MISSING,
+    format_bytes,
+    format_cores,
+    format_duration_ns,
+    format_energy_uj,
+    is_estimate,
+)
 
 MAX_REGION_ROWS = 20
 
@@ -37,41 +45,11 @@ class RegionFigures:
     peak_pss_bytes: int | None
 
 
-def seconds(ns: float | None) -> str:
-    if ns is None:
-        return "-"
-    s = ns / 1e9
-    if abs(s) >= 100:
-        return f"{s:.1f} s"
-    if abs(s) >= 1:
-        return f"{s:.3f} s"
-    if abs(s) >= 1e-3:
-        return f"{s * 1e3:.2f} ms"
-    return f"{s * 1e6:.0f} us"
-
-
-def size(n: float | None) -> str:
-    if n is None:
-        return "-"
-    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if abs(n) >= scale:
-            return f"{n / scale:.1f} {unit}"
-    return f"{int(n)} B"
-
-
-def joules(uj: float | None) -> str:
-    if uj is None:
-        return "-"
-    j = uj / 1e6
-    return f"{j:.3f} J" if abs(j) < 100 else f"{j:.1f} J"
-
-
-def cores(util: float | None) -> str:
-    return "-" if util is None else f"{util:.2f}"
-
-
-def is_estimate(source: str) -> bool:
-    return source.startswith("model:")
+# The terminal prints values as the report does (gilwatt.units).
+seconds = format_duration_ns
+size = format_bytes
+joules = format_energy_uj
+cores = format_cores
 
 
 def region_figures(region: Region, timeline: Timeline | None) -> RegionFigures:
@@ -214,7 +192,7 @@ def _ending(info: RunInfo) -> str:
 
 def _energy(uj: int | None, source: str, idle_w: float | None, wall_ns: int) -> str:
     if uj is None or not source:
-        return "- (no energy source)"
+        return f"{MISSING} (no energy source)"
     text = f"{joules(uj)} from {source}"
     if is_estimate(source):
         text += " (ESTIMATE from a model, not a measurement)"
@@ -250,8 +228,8 @@ def _region_table(figures: list[RegionFigures]) -> list[str]:
         rows.append((
             r.name, str(r.tid), seconds(r.wall_ns), seconds(r.tree_cpu_ns), seconds(f.cpu_user_ns),
             seconds(f.cpu_sys_ns), seconds(r.process_cpu_ns), cores(f.mean_util), cores(f.peak_util),
-            cores(f.core_balance), "-" if f.max_threads is None else str(f.max_threads),
-            "-" if f.ctx_voluntary is None else f"{f.ctx_voluntary}/{f.ctx_involuntary}",
+            cores(f.core_balance), MISSING if f.max_threads is None else str(f.max_threads),
+            MISSING if f.ctx_voluntary is None else f"{f.ctx_voluntary}/{f.ctx_involuntary}",
             size(r.peak_rss_bytes), size(f.peak_vms_bytes),
             f"{size(f.peak_uss_bytes)}/{size(f.peak_pss_bytes)}", joules(r.energy_uj),
             f"{_gil(r.gil_begin)}->{_gil(r.gil_end)}",

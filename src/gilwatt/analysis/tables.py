@@ -21,9 +21,10 @@ from gilwatt.analysis.compare import CellStats, Comparison
 from gilwatt.analysis.findings import Finding
 from gilwatt.analysis.metrics import METRICS
 from gilwatt.analysis.result import CompareResult
+from gilwatt.units import MISSING, format_fixed
 
 FORMATS = ("text", "markdown", "csv", "json")
-DASH = "–"
+DASH = MISSING
 TABLE_RATIOS = ("time_s", "energy_j", "power_w", "peak_rss_bytes", "peak_vms_bytes")
 CONTENTION = ("cpu_util_per_worker", "ctx_vol_per_s", "sys_share", "core_balance")
 
@@ -31,24 +32,7 @@ CONTENTION = ("cpu_util_per_worker", "ctx_vol_per_s", "sys_share", "core_balance
 # -- numbers -----------------------------------------------------------------------------------
 
 
-def num(value: float | None, digits: int = 3) -> str:
-    """Fixed decimals chosen by magnitude: 12.34 -> 12.3, 1234.5 -> 1234, 0.5 -> 0.500, and
-    ``digits`` significant figures below 0.1 (0.003124 -> 0.00312), never scientific."""
-    if value is None or not math.isfinite(value):
-        return DASH
-    mag = abs(value)
-    if mag < 1e-9:
-        return f"{0.0:.{digits}f}"  # no "-0.000"
-    if mag >= 1000:
-        return f"{value:.0f}"
-    if mag >= 100:
-        return f"{value:.1f}"
-    if mag >= 10:
-        return f"{value:.2f}"
-    if mag >= 0.1:
-        return f"{value:.{digits}f}"
-    decimals = min(digits - 1 - math.floor(math.log10(mag)), 12)
-    return f"{value:.{decimals}f}"
+num = format_fixed  # table cells: fixed decimals by magnitude, so columns line up
 
 
 def ratio_ci(est: stats.RatioEstimate | None) -> str:

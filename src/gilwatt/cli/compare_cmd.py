@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from gilwatt.cli.options import add_output
+
 FORMATS = ("text", "markdown", "csv", "json", "pyperf")
 
 
@@ -32,9 +34,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default="holm",
         help="multiple-comparison correction across cells: Holm (default) or Benjamini-Hochberg",
     )
-    parser.add_argument(
-        "-o",
-        "--output",
+    add_output(
+        parser,
         metavar="PATH",
         help="write to PATH instead of stdout (a directory for --format pyperf)",
     )

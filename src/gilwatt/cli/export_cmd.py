@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from gilwatt.cli.options import add_output
+
 USAGE = """gilwatt export STORE --format json [--run ID ... | --study ID] -o FILE|-
        gilwatt export STORE --format csv|parquet [--run ID ... | --study ID] -o DIR
        gilwatt export STORE --format csv|parquet --table NAME [...] -o FILE|-
@@ -29,8 +31,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         choices=("csv", "json", "parquet", "pyperf"),
         help="what to write",
     )
-    parser.add_argument(
-        "-o", "--output", required=True, metavar="PATH",
+    add_output(
+        parser, required=True, metavar="PATH",
         help="output file, directory (csv/parquet of all tables), or - for stdout",
     )  # fmt: skip
     which = parser.add_mutually_exclusive_group()

@@ -9,12 +9,14 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
+from gilwatt.cli.options import add_json, add_timeout
 from gilwatt.errors import ConfigError, InterpreterError
+from gilwatt.units import parse_duration_ns
 
 if TYPE_CHECKING:
     from gilwatt.interpreters import Interpreter, ProgressEvent
 
-USAGE = """gilwatt interpreters [--json] [--timeout S] [PATH ...] [--add PATH ...]
+USAGE = """gilwatt interpreters [--json] [--timeout DURATION] [PATH ...] [--add PATH ...]
        gilwatt interpreters --pair [--json]
        gilwatt interpreters provision [VERSION] [--tarball PATH] [--sha256 HEX] [--jobs N] [--json]"""
 
@@ -44,14 +46,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="interpreter paths to probe too",
     )
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        default=10.0,
-        metavar="S",
-        help="seconds each probe may take (default 10)",
-    )
+    add_json(parser, help="print JSON instead of a table")
+    add_timeout(parser, default="10s", help="how long each probe may take (default 10s)")
     parser.add_argument(
         "--pair",
         action="store_true",
@@ -88,15 +84,13 @@ def run(args: argparse.Namespace) -> int:
                 f"--{flag} only applies to provisioning.",
                 hint="Use: gilwatt interpreters provision [VERSION] --" + flag + " ...",
             )
-    if args.timeout <= 0:
-        raise ConfigError(f"invalid --timeout ({args.timeout:g}): must be positive.")
     return _list(args, [*args.add, *items])
 
 
 def _list(args: argparse.Namespace, extra: list[str]) -> int:
     from gilwatt.interpreters import discover, matched_pair
 
-    found = discover(extra, timeout_s=args.timeout)
+    found = discover(extra, timeout_s=parse_duration_ns(args.timeout, "--timeout") / 1e9)
     pair = matched_pair(interpreters=found)
     if args.pair:
         if pair is None:

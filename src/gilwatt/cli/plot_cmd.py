@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from gilwatt.cli.options import add_output
+
 KINDS = ("scaling", "ratios", "timeline", "energy-time")
 
 
@@ -29,11 +31,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="ID",
         help="the study for the other kinds (default: the newest)",
     )
-    parser.add_argument(
-        "-o",
-        "--output",
+    add_output(
+        parser,
         required=True,
-        metavar="FILE",
         help="the figure to write; its suffix (.svg, .png or .pdf) picks the format",
     )
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -23,30 +22,20 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from gilwatt.cli.options import (
+    add_interval,
+    add_json,
+    add_output,
+    add_report,
+    add_timeout,
+    interval_ns,
+    timeout_s,
+)
 from gilwatt.errors import ConfigError, GilwattError
+from gilwatt.units import parse_duration_ns
 
 EXIT_TIMEOUT = 124
 EXIT_INTERRUPTED = 130
-_DURATION_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[-+]?\d+)?)\s*([a-z]*)\s*$", re.IGNORECASE)
-_TIME_UNITS = {"": 1e9, "s": 1e9, "sec": 1e9, "ms": 1e6, "us": 1e3, "µs": 1e3, "ns": 1.0,
-               "m": 60e9, "min": 60e9, "h": 3600e9}  # fmt: skip
-_RATE_UNITS = {"hz": 1.0, "khz": 1e3}
-
-
-def parse_duration_ns(text: str, option: str, *, rates: bool = False) -> int:
-    """'10ms', '0.01' (seconds), '2s', '500us', and with ``rates`` '100hz', '1khz' -> ns."""
-    match = _DURATION_RE.match(text)
-    unit = match.group(2).lower() if match else ""
-    if match and unit in _TIME_UNITS:
-        ns = float(match.group(1)) * _TIME_UNITS[unit]
-    elif match and rates and unit in _RATE_UNITS and float(match.group(1)) > 0:
-        ns = 1e9 / (float(match.group(1)) * _RATE_UNITS[unit])
-    else:
-        forms = "10ms, 0.01 (seconds), 1khz" if rates else "2s, 500ms, 1.5"
-        raise ConfigError(f"{option} ({text}) is not a duration.", hint=f"Write it like {forms}.")
-    if ns <= 0:
-        raise ConfigError(f"{option} ({text}) must be positive.")
-    return round(ns)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -73,9 +62,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="set a variable for the target (repeatable)",
     )
     how = parser.add_argument_group("sampling")
-    how.add_argument(
-        "--interval", default="10ms", help="sampling interval: 10ms, 0.01, 1khz (default 10ms)"
-    )
+    add_interval(how, default="10ms", help="sampling interval: 10ms, 0.01, 1khz (default 10ms)")
     how.add_argument(
         "--thread-interval",
         default="100ms",
@@ -85,9 +72,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     how.add_argument(
         "--memory-interval", default="1s", help="USS/PSS (smaps_rollup) interval (default 1s)"
     )
-    how.add_argument(
-        "--timeout", metavar="T", help="stop the target after this long (e.g. 60s); exit 124"
-    )
+    add_timeout(how, help="stop the target after this long (e.g. 60s, 1min); exit 124")
     how.add_argument(
         "--idle-baseline", metavar="T", help="measure idle power for this long first (e.g. 2s)"
     )
@@ -100,21 +85,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="force an energy source: rapl, ccf-linear, teads-tdp...",
     )
     out = parser.add_argument_group("output")
-    out.add_argument(
-        "-o",
-        "--output",
-        default="gilwatt.db",
-        metavar="FILE",
-        help="result store (default ./gilwatt.db)",
-    )
+    add_output(out, default="gilwatt.db", help="result store (default ./gilwatt.db)")
     out.add_argument("--label", default="", help="a label stored with the run")
-    out.add_argument(
-        "--report",
-        metavar="FILE.html",
-        help="HTML report to write at the end (default: the store's name with .html)",
-    )
-    out.add_argument("--no-report", action="store_true", help="do not write an HTML report")
-    out.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    add_report(out, help="HTML report to write at the end (default: the store's name with .html)")
+    add_json(out, help="print the summary as JSON on stdout")
     out.add_argument(
         "-q", "--quiet", action="store_true", help="do not pass the target's output through"
     )
@@ -207,12 +181,12 @@ def _interpreter(args: argparse.Namespace) -> Any:
 def run(args: argparse.Namespace) -> int:
     from gilwatt.profiler import ProfileInterrupted, ProfileRequest, profile
 
-    interval = parse_duration_ns(args.interval, "--interval", rates=True)
-    memory_interval = parse_duration_ns(args.memory_interval, "--memory-interval", rates=True)
-    thread_interval = parse_duration_ns(args.thread_interval, "--thread-interval", rates=True)
-    timeout = parse_duration_ns(args.timeout, "--timeout") / 1e9 if args.timeout else None
+    interval = interval_ns(args.interval)
+    memory_interval = interval_ns(args.memory_interval, "--memory-interval")
+    thread_interval = interval_ns(args.thread_interval, "--thread-interval")
+    timeout = timeout_s(args.timeout)
     idle = (
-        parse_duration_ns(args.idle_baseline, "--idle-baseline") / 1e9
+        parse_duration_ns(args.idle_baseline, "--idle-baseline", allow_zero=True) / 1e9
         if args.idle_baseline
         else 0.0
     )

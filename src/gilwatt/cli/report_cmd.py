@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from gilwatt.cli.options import add_output
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -24,12 +26,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="ID",
         help="report a study (default: the newest study); the default when the store holds one",
     )
-    parser.add_argument(
-        "-o",
-        "--output",
-        metavar="FILE",
-        help="the HTML file to write (default: STORE with the suffix .html)",
-    )
+    add_output(parser, help="the HTML file to write (default: STORE with the suffix .html)")
 
 
 def run(args: argparse.Namespace) -> int:

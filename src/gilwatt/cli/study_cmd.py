@@ -12,7 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 import gilwatt
+from gilwatt.cli import options
+from gilwatt.cli.options import add_interval, add_output, add_report, add_timeout
 from gilwatt.errors import ConfigError, GilwattError, UnknownNameError
+from gilwatt.units import format_duration_ns, parse_duration_ns
 
 if TYPE_CHECKING:
     from gilwatt.study.progress import StudyEvent, StudyOutcome
@@ -64,15 +67,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="DURATION",
         help="idle-power measurement before each block, e.g. 5s",
     )
-    parser.add_argument("--interval", metavar="DURATION", help="sampling interval (default 10ms)")
-    parser.add_argument(
-        "--timeout", metavar="DURATION", help="limit per run, or 'none' (default: the suite's)"
-    )
-    parser.add_argument(
-        "-o",
-        "--output",
+    add_interval(parser, help="sampling interval (default 10ms)")
+    add_timeout(parser, help="limit per run, or 'none' (default: the suite's)")
+    add_output(
+        parser,
         default=DEFAULT_STORE,
-        metavar="FILE",
         help=f"the store to write (and resume) (default: {DEFAULT_STORE})",
     )
     parser.add_argument(
@@ -80,14 +79,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="start a new study in the store even if it holds another (or this) study",
     )
-    parser.add_argument(
-        "--report",
-        metavar="FILE.html",
-        help="where to write the HTML report (default: beside the store)",
-    )
-    parser.add_argument(
-        "--no-report", action="store_true", help="do not write the HTML report at the end"
-    )
+    add_report(parser, help="where to write the HTML report (default: beside the store)")
     parser.add_argument(
         "--dry-run", action="store_true", help="check everything and print the plan; run nothing"
     )
@@ -103,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     only = _split([args.workloads]) if args.workloads else None
     study = resolve_study(spec, python=python, only=only)
     store_path = Path(args.output)
-    report_path = None if args.no_report else Path(args.report or store_path.with_suffix(".html"))
+    report_path = options.report_path(args, store_path)
     if report_path is not None:
         _check_report_path(report_path)  # before any run, like every other input
     if args.dry_run:
@@ -142,7 +134,7 @@ def _split(values: list[str]) -> list[str]:
 
 def apply_flags(spec: StudySpec, args: argparse.Namespace) -> StudySpec:
     """The spec with every given flag's value in place of the file's."""
-    from gilwatt.study.spec import MODES, parse_duration_ns
+    from gilwatt.study.spec import MODES
 
     if args.modes is not None:
         modes = _split([args.modes])
@@ -164,25 +156,14 @@ def apply_flags(spec: StudySpec, args: argparse.Namespace) -> StudySpec:
         if args.seed < 0:
             raise ConfigError(f"--seed ({args.seed}): must be 0 or more.")
         spec = spec.override("--seed", seed=args.seed)
-    for flag, attr in (
-        ("--cooldown", "cooldown_ns"),
-        ("--idle-baseline", "idle_baseline_ns"),
-        ("--interval", "interval_ns"),
-    ):
+    for flag, attr in (("--cooldown", "cooldown_ns"), ("--idle-baseline", "idle_baseline_ns")):
         value = getattr(args, flag[2:].replace("-", "_"))
         if value is not None:
-            spec = spec.override(flag, **{attr: parse_duration_ns(value, flag)})
-    if spec.interval_ns <= 0:
-        raise ConfigError(
-            f"--interval ({args.interval}): must be more than zero.", hint="e.g. --interval 10ms"
-        )
+            spec = spec.override(flag, **{attr: parse_duration_ns(value, flag, allow_zero=True)})
+    if args.interval is not None:
+        spec = spec.override("--interval", interval_ns=options.interval_ns(args.interval))
     if args.timeout is not None:
-        timeout_ns = (
-            0
-            if args.timeout.strip().lower() == "none"
-            else parse_duration_ns(args.timeout, "--timeout")
-        )
-        spec = spec.override("--timeout", timeout_s=timeout_ns / 1e9 if timeout_ns else None)
+        spec = spec.override("--timeout", timeout_s=options.timeout_s(args.timeout))
     return spec
 
 
@@ -230,14 +211,7 @@ def _print_plan(study: ResolvedStudy, store_path: Path, out: TextIO) -> None:
 
 
 def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    seconds = round(seconds)
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return "?" if seconds is None else format_duration_ns(seconds * 1e9, coarse=True)
 
 
 class Progress:
@@ -282,7 +256,11 @@ class Progress:
             )
         elif event.kind == "run-end" and event.run is not None:
             run = event.run
-            took = f" {event.duration_s:.1f}s" if event.duration_s is not None else ""
+            took = (
+                f" {format_duration_ns(event.duration_s * 1e9)}"
+                if event.duration_s is not None
+                else ""
+            )
             why = f" ({event.reason})" if event.reason else ""
             self.write(
                 f"{counter} b{run.block} {run.cell.label()} {run.mode}  {event.status}{took}{why}{eta}"

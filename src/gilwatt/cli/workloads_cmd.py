@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from gilwatt.cli.options import add_json, add_output, add_timeout, timeout_s
 from gilwatt.errors import CommandFailed, ConfigError, GilwattError, RunTimeout, VerificationFailed
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ DEFAULT_STORE = "gilwatt.db"
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="workloads_action", metavar="ACTION")
     listing = sub.add_parser("list", help="show every workload, its parameters and presets")
-    listing.add_argument("--json", action="store_true", help="print JSON instead of text")
+    add_json(listing)
     _paths_option(listing)
 
     runner = sub.add_parser("run", help="run one workload under the profiler")
@@ -51,16 +52,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=VALUE",
         help="override a parameter; VALUE may be a comma list to sweep (repeatable)",
     )
-    runner.add_argument(
-        "-o",
-        "--output",
-        default=DEFAULT_STORE,
-        metavar="FILE",
-        help=f"the store to write (default: {DEFAULT_STORE})",
-    )
-    runner.add_argument(
-        "--timeout", type=float, metavar="SECONDS", help="limit per run (default: none)"
-    )
+    add_output(runner, default=DEFAULT_STORE, help=f"the store to write (default: {DEFAULT_STORE})")
+    add_timeout(runner, help="limit per run, e.g. 90s or 2min (default: none)")
     runner.add_argument("--dry-run", action="store_true", help="print the commands; run nothing")
     _paths_option(runner)
 
@@ -140,6 +133,7 @@ def run_workload(args: argparse.Namespace, out: TextIO) -> int:
     workload = get_workload(args.name, args.workloads_path)
     overrides = parse_overrides(args.param)
     workers = parse_workers(args.workers) if args.workers else None
+    timeout = timeout_s(args.timeout)
     cells = workload.cells(args.preset, overrides, workers)  # every check before anything runs
     executable, info = _interpreter(args.python)
     if args.dry_run:
@@ -155,12 +149,12 @@ def run_workload(args: argparse.Namespace, out: TextIO) -> int:
         request = ProfileRequest(
             argv=cell.argv(executable),
             store_path=Path(args.output),
-            timeout_s=args.timeout,
+            timeout_s=timeout,
             interpreter=info,
             label=cell.label(),
         )
         result = profile(request)
-        line, error = report_line(cell, result, request.argv, args.timeout)
+        line, error = report_line(cell, result, request.argv, timeout)
         out.write(line + "\n")
         out.flush()
         ran += result.exit_code == 0

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gilwatt.report import escape
+from gilwatt.units import format_short
 
 Values = Sequence[float] | npt.NDArray[np.float64]
 
@@ -41,20 +42,7 @@ def mode_color(mode: str) -> str:
     return MODE_COLORS.get(mode, PALETTE[hash(mode) % len(PALETTE)])
 
 
-def fmt_num(value: float, digits: int = 3) -> str:
-    """Short human number for ticks and tooltips: 0.25, 12.5, 1500, 2.5e+06."""
-    if value is None or not math.isfinite(value):
-        return "–"
-    if value == 0:
-        return "0"
-    mag = abs(value)
-    if mag >= 1e6 or mag < 1e-3:
-        return f"{value:.{max(digits - 1, 1)}e}"
-    decimals = max(digits - 1 - math.floor(math.log10(mag)), 0)
-    text = f"{value:.{decimals}f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text
+fmt_num = format_short  # ticks and tooltips
 
 
 def nice_step(span: float, count: int) -> float:

@@ -7,7 +7,6 @@ name the file and line (``quick.toml:12``) or the command-line flag that gave it
 
 from __future__ import annotations
 
-import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -17,6 +16,7 @@ from typing import Any
 
 from gilwatt.errors import ConfigError
 from gilwatt.study.origin import KeyLines, Origin
+from gilwatt.units import parse_duration_ns
 
 MODES = ("gil", "ft", "ft-gil")
 # which interpreter (build) each mode runs on
@@ -46,38 +46,6 @@ DEFAULT_TIMEOUT_S = 1800.0
 
 SUITES_DIR = Path(__file__).with_name("suites")
 SUITES = ("quick", "patterns", "paper", "tiny")
-
-_UNITS_NS = {
-    "ns": 1,
-    "us": 1_000,
-    "µs": 1_000,
-    "ms": 1_000_000,
-    "s": 10**9,
-    "m": 60 * 10**9,
-    "h": 3600 * 10**9,
-}
-_DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(ns|us|µs|ms|s|m|h)?\s*$")
-
-
-def parse_duration_ns(text: object, what: str) -> int:
-    """``"10ms"``, ``"1.5s"``, ``"2m"`` or a number of seconds, as nanoseconds."""
-    if isinstance(text, bool):
-        raise ConfigError(
-            f"{what} ({text!r}): not a duration.", hint='Write e.g. "10ms", "2s", "1m".'
-        )
-    if isinstance(text, int | float):
-        value, unit = float(text), "s"
-    elif isinstance(text, str) and (match := _DURATION.match(text)):
-        value, unit = float(match.group(1)), match.group(2) or "s"
-    else:
-        raise ConfigError(
-            f"{what} ({text!r}): not a duration.", hint='Write e.g. "10ms", "2s", "1m".'
-        )
-    if not math.isfinite(value) or value < 0:
-        raise ConfigError(
-            f"{what} ({text!r}): must be zero or more.", hint='Write e.g. "10ms", "2s".'
-        )
-    return round(value * _UNITS_NS[unit])
 
 
 @dataclass(frozen=True)
@@ -198,20 +166,16 @@ class _SpecReader:
             changes["workers"] = self.worker_list(("workers",), data["workers"])
         if "workloads" in data:
             changes["workloads"] = self.workloads(data["workloads"])
-        for key, attr in (
-            ("cooldown", "cooldown_ns"),
-            ("idle_baseline", "idle_baseline_ns"),
-            ("interval", "interval_ns"),
-        ):
+        for key, attr in (("cooldown", "cooldown_ns"), ("idle_baseline", "idle_baseline_ns")):
             if key in data:
-                changes[attr] = self.duration((key,), data[key])
-        if changes.get("interval_ns") == 0:
-            raise self.fail(
-                ("interval",), "interval (0): must be more than zero.", 'Write e.g. "10ms".'
-            )
+                changes[attr] = self.duration((key,), data[key], allow_zero=True)
+        if "interval" in data:
+            changes["interval_ns"] = self.duration(("interval",), data["interval"], rates=True)
         if "timeout" in data:
             timeout_ns = (
-                self.duration(("timeout",), data["timeout"]) if data["timeout"] != "none" else 0
+                self.duration(("timeout",), data["timeout"], allow_zero=True)
+                if data["timeout"] != "none"
+                else 0
             )
             changes["timeout_s"] = timeout_ns / 1e9 if timeout_ns else None
         return replace(spec, **changes)
@@ -244,9 +208,11 @@ class _SpecReader:
             )
         return value
 
-    def duration(self, keys: tuple[str, ...], value: object) -> int:
+    def duration(
+        self, keys: tuple[str, ...], value: object, *, rates: bool = False, allow_zero: bool = False
+    ) -> int:
         try:
-            return parse_duration_ns(value, keys[-1])
+            return parse_duration_ns(value, keys[-1], rates=rates, allow_zero=allow_zero)
         except ConfigError as exc:
             raise self.fail(keys, exc.message, exc.hint or "") from None
 

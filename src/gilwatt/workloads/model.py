@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gilwatt.errors import ConfigError, UnknownNameError
+from gilwatt.units import format_bytes
 from gilwatt.workloads.limits import memory_available
 
 ParamValue = int | float | str
@@ -311,13 +312,8 @@ def check_memory(cell: Cell, available_bytes: int) -> None:
     if need is None or need <= available_bytes:
         return
     raise ConfigError(
-        f"{cell.label()}: needs about {_gib(need)} of memory but only {_gib(available_bytes)} "
+        f"{cell.label()}: needs about {format_bytes(need)} of memory but only "
+        f"{format_bytes(available_bytes)} "
         "is available (MemAvailable in /proc/meminfo).",
         hint="Use a smaller size (--param, or --preset quick) or free memory first.",
     )
-
-
-def _gib(count: int) -> str:
-    if count >= 1 << 30:
-        return f"{count / (1 << 30):.1f} GiB"
-    return f"{count / (1 << 20):.0f} MiB"
