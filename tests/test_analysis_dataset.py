@@ -75,7 +75,9 @@ def test_exclusions_are_kept_with_their_reasons(tmp_path: Path) -> None:
     data = load_study(tmp_path / "s.db")
     reasons = {(r.mode, r.block): r.exclusion for r in data.runs}
     assert [r.run_key for r in data.valid_runs] == ["w{}/w1/gil#b1"]
-    assert reasons[("ft", 1)] == "GIL enabled at region begin in mode ft"
+    assert reasons[("ft", 1)] == (
+        "GIL was on at kernel start, mode ft needs it off; GIL was on at kernel end, mode ft needs it off"
+    )
     assert reasons[("gil", 2)] == "invalid: workload failed verification"
     assert reasons[("ft", 2)] == "failed: exit code 1"
     assert reasons[("gil", 3)] == "no 'kernel' region recorded"

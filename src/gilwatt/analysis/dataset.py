@@ -3,8 +3,8 @@
 The store aggregates inside SQLite (``gilwatt.store.study_reader``); this module decides what
 counts. Validity: a study run counts only if its status is ``done`` and this reader agrees:
 the run row exists, its region was recorded with a positive duration, and the GIL state the
-program reported at the region's start and end matches its mode (gil / ft-gil: enabled, ft:
-disabled; not checked where the interpreter could not say). Every other run is kept in
+program reported at the region's start and end is its mode's (``gilwatt.modes``: the same
+rule as the study's gates, so an unknown state does not count). Every other run is kept in
 ``StudyData.runs`` with ``valid = False`` and the reason.
 """
 
@@ -17,13 +17,13 @@ from typing import Any
 
 from gilwatt.analysis import metrics as metrics_mod
 from gilwatt.errors import ConfigError, UnknownNameError
+from gilwatt.modes import MODES, gil_mismatch, in_order
 from gilwatt.store import Store
 from gilwatt.store.studies import StudyRecord, StudyRunRow
 from gilwatt.workloads import get_workload
 
 DEFAULT_REGION = "kernel"
-MODE_ORDER = ("gil", "ft-gil", "ft")
-EXPECTED_GIL = {"gil": 1, "ft-gil": 1, "ft": 0}
+MODE_ORDER: tuple[str, ...] = MODES  # the one order (gilwatt.modes)
 
 StudyInfo = StudyRecord  # a ``studies`` row
 
@@ -57,8 +57,7 @@ class StudyData:
 
     @property
     def modes(self) -> list[str]:
-        present = {r.mode for r in self.runs}
-        return [m for m in MODE_ORDER if m in present] + sorted(present - set(MODE_ORDER))
+        return in_order(r.mode for r in self.runs)
 
     @property
     def energy_sources(self) -> list[str]:
@@ -184,12 +183,15 @@ def _judge(rec: RunRecord, raw: dict[str, Any] | None) -> None:
     if raw["end_ns"] <= raw["begin_ns"]:
         rec.exclusion = f"{rec.region!r} region has no duration"
         return
-    expected = EXPECTED_GIL.get(rec.mode)
-    for edge in ("gil_begin", "gil_end"):
-        seen = raw.get(edge)
-        if expected is not None and seen is not None and int(seen) != expected:
-            state = "enabled" if seen else "disabled"
-            rec.exclusion = f"GIL {state} at region {edge[4:]} in mode {rec.mode}"
-            return
+    if rec.mode not in MODES:
+        rec.exclusion = f"unknown mode {rec.mode!r}"
+        return
+    # The study's own validity rule (gates.judge): the GIL state must be the mode's.
+    reasons = [
+        gil_mismatch(rec.mode, rec.region, edge, [raw[f"gil_{edge}"]]) for edge in ("begin", "end")
+    ]
+    if any(reasons):
+        rec.exclusion = "; ".join(r for r in reasons if r)
+        return
     rec.metrics = metrics_mod.compute(raw, rec.workers)
     rec.valid = True

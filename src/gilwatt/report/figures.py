@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from gilwatt.errors import ConfigError
+from gilwatt.modes import Mode
 from gilwatt.readback import Region, RunInfo, Timeline
 from gilwatt.report import fmt
 from gilwatt.report.charts import min_step_ns, rate, seconds
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 
 KINDS = ("scaling", "ratios", "timeline", "energy-time")
 FORMATS = ("svg", "png", "pdf")
-MODE_MARKERS = {"gil": "o", "ft": "D", "ft-gil": "s"}
+MODE_MARKERS: dict[str, str] = {Mode.GIL: "o", Mode.FT: "D", Mode.FT_GIL: "s"}
 RATIO_METRICS = (
     ("time_s", "time"),
     ("energy_j", "energy"),

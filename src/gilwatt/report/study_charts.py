@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from gilwatt.modes import Mode
 from gilwatt.report import escape, fmt
 from gilwatt.report.html import Page, figure_html
 from gilwatt.report.row_chart import Panel, RowChart, RowMark
@@ -32,7 +33,7 @@ MEMORY_METRICS = (
     ("peak_vms_bytes", "peak VMS (MiB)"),
     ("peak_uss_bytes", "peak USS (MiB)"),
 )
-MODE_SHAPES = {"gil": "circle", "ft": "diamond", "ft-gil": "square"}
+MODE_SHAPES: dict[str, str] = {Mode.GIL: "circle", Mode.FT: "diamond", Mode.FT_GIL: "square"}
 MAX_ROW_LABEL = 36
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from gilwatt.modes import Mode
 from gilwatt.report import escape
 from gilwatt.units import format_short
 
@@ -35,7 +36,7 @@ PALETTE = (
     "#8C564B",
     "#7F7F00",
 )
-MODE_COLORS = {"gil": "#0072B2", "ft": "#D55E00", "ft-gil": "#009E73"}
+MODE_COLORS: dict[str, str] = {Mode.GIL: "#0072B2", Mode.FT: "#D55E00", Mode.FT_GIL: "#009E73"}
 
 
 def mode_color(mode: str) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from gilwatt.modes import expected_gil, interpreter_slot
 from gilwatt.readback import HostInfo, InterpreterInfo
 from gilwatt.store.core import Store
 from gilwatt.store.studies import StudyRunRow
@@ -169,7 +170,6 @@ def write_run(
 START_NS = 1_000_000_000
 GAP_NS = 500_000_000  # between runs
 CREATED_UNIX_NS = 1_700_000_000_000_000_000
-EXPECTED_GIL = {"gil": 1, "ft-gil": 1, "ft": 0}
 
 
 @dataclass
@@ -196,10 +196,6 @@ class SyntheticRun:
     run_status: str = "ok"  # runs.status (pending and skipped study runs have no run row)
     gil: int | None = -1  # GIL state at region start/end; -1: what the mode expects
     has_region: bool = True
-
-
-def _slot(mode: str) -> str:
-    return "ft" if mode.startswith("ft") else "gil"
 
 
 def write_study(
@@ -240,7 +236,7 @@ def write_study(
             run_id = None
             if run.status not in ("pending", "skipped"):
                 run_id, clock = _write_study_run(
-                    store, run, study_id, host_id, interp[_slot(run.mode)], clock,
+                    store, run, study_id, host_id, interp[interpreter_slot(run.mode)], clock,
                     samples_per_run, energy_source,
                 )  # fmt: skip
             params_json = json.dumps(run.params, sort_keys=True, separators=(",", ":"))
@@ -253,7 +249,7 @@ def write_study(
                     params_json=params_json,
                     workers=run.workers,
                     mode=run.mode,
-                    interpreter=_slot(run.mode),
+                    interpreter=interpreter_slot(run.mode),
                     status=run.status,
                     reason=run.reason,
                     run_id=run_id,
@@ -310,7 +306,7 @@ def _write_study_run(
             vol.tolist(), inv.tolist(), energy.tolist(), strict=True,
         ),
     )  # fmt: skip
-    gil = EXPECTED_GIL.get(run.mode) if run.gil == -1 else run.gil
+    gil = int(expected_gil(run.mode)) if run.gil == -1 else run.gil
     if run.has_region:
         store.add_regions(
             run_id,

@@ -13,12 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from gilwatt.modes import gil_mismatch, needs_free_threaded
 from gilwatt.readback import InterpreterInfo, Region
-
-# the GIL state each mode must show inside the measured region
-EXPECTED_GIL = {"gil": True, "ft": False, "ft-gil": True}
-# whether each mode runs on a free-threaded build
-EXPECTED_FREE_THREADED = {"gil": False, "ft": True, "ft-gil": True}
 
 EXIT_VERIFY_FAILED = 3  # the workloads' convention
 EXIT_SKIPPED = 4
@@ -86,7 +82,7 @@ def _exit_reasons(facts: RunFacts) -> list[str]:
 def _interpreter_reasons(interpreter: InterpreterInfo | None, mode: str) -> list[str]:
     if interpreter is None:
         return ["interpreter identity not recorded"]
-    wanted = EXPECTED_FREE_THREADED[mode]
+    wanted = needs_free_threaded(mode)
     if interpreter.free_threaded != wanted:
         build = "free-threaded" if interpreter.free_threaded else "GIL (default)"
         return [
@@ -101,17 +97,11 @@ def _gil_reasons(
     measured = [r for r in regions if r.name == region_name]
     if not measured:
         return [f"no {region_name!r} region recorded"]
-    wanted = EXPECTED_GIL[mode]
-    state = {True: "on", False: "off", None: "unknown"}
     reasons = []
     for edge in ("begin", "end"):
-        seen = {getattr(r, f"gil_{edge}") for r in measured}
-        wrong = sorted((s for s in seen if s is not wanted), key=str)
-        if wrong:
-            shown = "/".join(state[s] for s in wrong)
-            reasons.append(
-                f"GIL was {shown} at {region_name} {'start' if edge == 'begin' else 'end'}, mode {mode} needs it {state[wanted]}"
-            )
+        why = gil_mismatch(mode, region_name, edge, (getattr(r, f"gil_{edge}") for r in measured))
+        if why:
+            reasons.append(why)
     culprits = _GIL_ENABLED_FOR.findall(stderr_tail)
     if reasons and culprits:
         reasons.append(f"an extension re-enabled the GIL: {', '.join(dict.fromkeys(culprits))}")

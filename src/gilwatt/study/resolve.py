@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from gilwatt.errors import ConfigError
+from gilwatt.modes import interpreter_slot
 from gilwatt.readback import InterpreterInfo
 from gilwatt.study.matrix import Cell, canonical_json
-from gilwatt.study.spec import MODE_SLOT, StudySpec, WorkloadEntry
+from gilwatt.study.spec import StudySpec, WorkloadEntry
 
 DEFINITION_FORMAT = 1
 
@@ -71,7 +72,7 @@ class ResolvedStudy:
     cells: tuple[Cell, ...]
 
     def interpreter_for(self, mode: str) -> InterpreterLike:
-        return self.interpreters[MODE_SLOT[mode]]
+        return self.interpreters[interpreter_slot(mode)]
 
     def definition(self) -> dict[str, Any]:
         """What makes two studies the same study (hashed): not reps, cooldown or timeout,
@@ -79,7 +80,7 @@ class ResolvedStudy:
 
         It is stored as ``studies.spec_json`` with two more keys, ``sessions`` and
         ``schedule``; ``spec_hash`` is the sha256 of ``canonical_json`` of the rest."""
-        slots = sorted({MODE_SLOT[mode] for mode in self.spec.modes})
+        slots = sorted({interpreter_slot(mode) for mode in self.spec.modes})
         return {
             "format": DEFINITION_FORMAT,
             "name": self.spec.name,
@@ -285,7 +286,7 @@ def _interpreters(
         from gilwatt.interpreters import resolve
 
         resolver = resolve
-    needed = sorted({MODE_SLOT[mode] for mode in spec.modes})
+    needed = sorted({interpreter_slot(mode) for mode in spec.modes})
     if python:
         found = _classify(python, resolver)
         source = "--python"
@@ -301,7 +302,7 @@ def _interpreters(
         source = "the discovered matched pair"
     for slot in needed:
         if slot not in found:
-            modes = ", ".join(m for m in spec.modes if MODE_SLOT[m] == slot)
+            modes = ", ".join(m for m in spec.modes if interpreter_slot(m) == slot)
             build = "a free-threaded" if slot == "ft" else "a GIL-build (default)"
             raise ConfigError(
                 f"{source}: mode {modes} needs {build} interpreter and none was given.",

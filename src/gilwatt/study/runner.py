@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from gilwatt.errors import ConfigError, GilwattError, StoreError
+from gilwatt.modes import interpreter_slot
 from gilwatt.profiler import ProfileRequest, ProfileResult
 from gilwatt.store import Store
 from gilwatt.study.gates import RunFacts, Verdict, judge
@@ -25,7 +26,6 @@ from gilwatt.study.matrix import PlannedRun
 from gilwatt.study.progress import EventFn, StudyEvent, StudyOutcome
 from gilwatt.study.resolve import InterpreterLike, ResolvedStudy
 from gilwatt.study.session import Session, open_session
-from gilwatt.study.spec import MODE_SLOT
 
 IDLE_INTERVAL_NS = 100_000_000  # an idle baseline needs no fine sampling
 
@@ -184,7 +184,7 @@ class _Runner:
 
     def _run_one(self, planned: PlannedRun) -> None:
         mode = planned.mode
-        executable = self.executables[MODE_SLOT[mode]]
+        executable = self.executables[interpreter_slot(mode)]
         if not os.access(executable, os.X_OK):
             self._interpreter_gone(
                 executable, f"interpreter {executable} disappeared (block {planned.block})"
@@ -198,7 +198,7 @@ class _Runner:
             interval_ns=self.study.spec.interval_ns,
             timeout_s=self.study.spec.timeout_s,
             env=child_env(planned, self.study_id),
-            interpreter=self.identity[MODE_SLOT[mode]].info(),
+            interpreter=self.identity[interpreter_slot(mode)].info(),
             label=planned.run_key,
             study_id=self.study_id,
             passthrough=False,

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from gilwatt import modes
 from gilwatt.errors import ConfigError
 from gilwatt.study.origin import KeyLines, Origin
 from gilwatt.units import parse_duration_ns
 
-MODES = ("gil", "ft", "ft-gil")
+MODES = modes.MODES
 # which interpreter (build) each mode runs on
-MODE_SLOT = {"gil": "gil", "ft": "ft", "ft-gil": "ft"}
 SLOTS = ("gil", "ft")
 
 TOP_KEYS = (
