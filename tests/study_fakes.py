@@ -186,6 +186,9 @@ class ScriptedProfiler:
                 attrs_json=attrs,
             )
         summary = RunSummary(
-            run_id, 30, 0, 0, 0, 0, None, None, 0, 0, 1000, "model:test", 1, 1.0, 1.0, 1.0
-        )
+            run_id=run_id, wall_ns=30, cpu_user_ns=0, cpu_sys_ns=0, peak_rss_bytes=0,
+            peak_vms_bytes=0, peak_uss_bytes=None, peak_pss_bytes=None, ctx_voluntary=0,
+            ctx_involuntary=0, energy_uj=1000, energy_source="model:test", max_threads=1,
+            mean_cpu_util=1.0, peak_cpu_util=1.0, core_balance=1.0,
+        )  # fmt: skip
         return ProfileResult(run_id, outcome.status, outcome.exit_code, None, summary, "", [])

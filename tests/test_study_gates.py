@@ -12,7 +12,11 @@ FT_BUILD = InterpreterInfo("/py/ft", "3.13.5t", "cpython", True, False)
 
 
 def region(gil_begin: bool | None, gil_end: bool | None, name: str = "kernel") -> Region:
-    return Region(name, 1, 1, 0, 10, 10, 5, 5, None, None, None, gil_begin, gil_end)
+    return Region(
+        name=name, pid=1, tid=1, begin_ns=0, end_ns=10, wall_ns=10, process_cpu_ns=5,
+        thread_cpu_ns=5, tree_cpu_ns=None, energy_uj=None, peak_rss_bytes=None,
+        gil_begin=gil_begin, gil_end=gil_end,
+    )  # fmt: skip
 
 
 def facts(**changes: object) -> RunFacts:

@@ -41,7 +41,7 @@ FLUSH_NS = 500_000_000
 REFRESH_FLUSHES = 4  # live processes' and threads' rows (last seen, CPU) every 4th flush: 2 s
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ProfileRequest:
     argv: list[str]  # the full command to exec, e.g. [python, script.py, args...]
     store_path: Path

@@ -38,7 +38,7 @@ class HostInfo:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RunInfo:
     run_id: int
     command: list[str]
@@ -61,7 +61,7 @@ class RunInfo:
     label: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Timeline:
     """Tree-level samples of one run; every array has one entry per sample."""
 
@@ -86,7 +86,7 @@ class Timeline:
     pss_bytes: IntArray
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Region:
     """A marked region, with figures read at its boundaries (not snapped to ticks)."""
 
@@ -106,7 +106,7 @@ class Region:
     attrs: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RunSummary:
     """Whole-run figures (from the kernel's accounting where it has one)."""
 
