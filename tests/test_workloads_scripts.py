@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 import pythons
-from gilwatt.workloads import CORRUPT_ENV, EXIT_SKIPPED, EXIT_VERIFY_FAILED, Cell, registry
+from gilwatt.workloads import CORRUPT_ENV, EXIT_SKIPPED, EXIT_VERIFY_FAILED, WorkloadRun, registry
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 DEV_PYTHONS = {"gil": pythons.gil_python(), "ft": pythons.ft_python()}
@@ -99,7 +99,7 @@ def _variants(name: str) -> list[str | None]:
     return list(variants) if isinstance(variants, list) else [None]
 
 
-def _tiny_cell(name: str, variant: str | None) -> Cell:
+def _tiny_cell(name: str, variant: str | None) -> WorkloadRun:
     workload = WORKLOADS[name]
     overrides = {"variant": variant} if variant else {}
     workers = [2] if workload.uses_workers else [1]  # two workers: chunking is exercised

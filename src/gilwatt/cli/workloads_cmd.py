@@ -20,7 +20,7 @@ from gilwatt.errors import CommandFailed, ConfigError, GilwattError, RunTimeout,
 
 if TYPE_CHECKING:
     from gilwatt.profiler import ProfileResult
-    from gilwatt.workloads import Cell, Workload
+    from gilwatt.workloads import Workload, WorkloadRun
 
 DEFAULT_STORE = "gilwatt.db"
 
@@ -170,7 +170,7 @@ def run_workload(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def report_line(
-    cell: Cell, result: ProfileResult, argv: list[str], timeout_s: float | None = None
+    cell: WorkloadRun, result: ProfileResult, argv: list[str], timeout_s: float | None = None
 ) -> tuple[str, GilwattError | None]:
     """One line about one run, and the error it amounts to (None for ok or skipped)."""
     from gilwatt.workloads import outcome

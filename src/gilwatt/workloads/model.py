@@ -112,7 +112,7 @@ class Param:
 
 
 @dataclass(frozen=True)
-class Cell:
+class WorkloadRun:
     """One run of a workload: a parameter point and a worker count."""
 
     workload: Workload
@@ -172,7 +172,7 @@ class Workload:
         workers: Sequence[int] | None = None,
         *,
         available_bytes: int | bool | None = True,
-    ) -> list[Cell]:
+    ) -> list[WorkloadRun]:
         """The cells of ``preset`` with ``overrides`` (a value or a list to sweep) and
         ``workers`` applied, every value checked; each cell's memory estimate is checked
         against ``available_bytes`` (True: read MemAvailable; None/False: no check).
@@ -196,7 +196,7 @@ class Workload:
         for point in itertools.product(*sweeps):
             params = dict(zip(chosen, point, strict=True))
             for count in worker_list:
-                cell = Cell(self, params, count)
+                cell = WorkloadRun(self, params, count)
                 if limit is not None:
                     check_memory(cell, limit)
                 cells.append(cell)
@@ -301,12 +301,12 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def cells_of(workloads: Iterable[Workload], preset: str) -> list[Cell]:
+def cells_of(workloads: Iterable[Workload], preset: str) -> list[WorkloadRun]:
     """Every cell of ``preset`` over several workloads (memory not checked)."""
     return [cell for w in workloads for cell in w.cells(preset, available_bytes=None)]
 
 
-def check_memory(cell: Cell, available_bytes: int) -> None:
+def check_memory(cell: WorkloadRun, available_bytes: int) -> None:
     """ConfigError if the cell's estimated peak memory exceeds ``available_bytes``."""
     need = cell.workload.estimate(cell.params, cell.workers)
     if need is None or need <= available_bytes:
