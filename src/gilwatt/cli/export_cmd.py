@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from gilwatt.cli.options import add_output
+from gilwatt.cli.options import add_output, add_store
 
 USAGE = """gilwatt export STORE --format json [--run ID ... | --study ID] -o FILE|-
        gilwatt export STORE --format csv|parquet [--run ID ... | --study ID] -o DIR
@@ -24,7 +24,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.usage = USAGE
     parser.epilog = EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("store", metavar="STORE", help="the results store (.db) to read")
+    add_store(parser)
     parser.add_argument(
         "--format",
         required=True,

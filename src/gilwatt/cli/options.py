@@ -15,6 +15,15 @@ from gilwatt.units import parse_duration_ns
 _Parser = argparse._ActionsContainer
 
 
+def add_store(parser: _Parser) -> None:
+    """The store a reading command reads (positional)."""
+    parser.add_argument(
+        "store",
+        metavar="STORE",
+        help="the .db file written by 'gilwatt profile' or 'gilwatt study'",
+    )
+
+
 def add_output(
     parser: _Parser,
     *,

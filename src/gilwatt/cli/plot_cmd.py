@@ -5,17 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gilwatt.cli.options import add_output
+from gilwatt.cli.options import add_output, add_store
 
 KINDS = ("scaling", "ratios", "timeline", "energy-time")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "store",
-        metavar="STORE",
-        help="the .db file written by 'gilwatt profile' or 'gilwatt study'",
-    )
+    add_store(parser)
     parser.add_argument(
         "--kind",
         required=True,

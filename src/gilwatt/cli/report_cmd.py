@@ -5,15 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gilwatt.cli.options import add_output
+from gilwatt.cli.options import add_output, add_store
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "store",
-        metavar="STORE",
-        help="the .db file written by 'gilwatt profile' or 'gilwatt study'",
-    )
+    add_store(parser)
     what = parser.add_mutually_exclusive_group()
     what.add_argument(
         "--run", type=int, metavar="ID", help="report one run (default: the newest run)"

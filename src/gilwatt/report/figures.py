@@ -19,6 +19,7 @@ from gilwatt.modes import Mode
 from gilwatt.readback import Region, RunInfo, Timeline
 from gilwatt.report import fmt
 from gilwatt.report.charts import min_step_ns, rate, seconds
+from gilwatt.report.study_charts import RATIO_METRICS  # the report's ratio charts' metrics
 from gilwatt.report.svg import mode_color
 
 if TYPE_CHECKING:
@@ -31,13 +32,6 @@ if TYPE_CHECKING:
 KINDS = ("scaling", "ratios", "timeline", "energy-time")
 FORMATS = ("svg", "png", "pdf")
 MODE_MARKERS: dict[str, str] = {Mode.GIL: "o", Mode.FT: "D", Mode.FT_GIL: "s"}
-RATIO_METRICS = (
-    ("time_s", "time"),
-    ("energy_j", "energy"),
-    ("power_w", "power"),
-    ("peak_rss_bytes", "peak RSS"),
-    ("peak_vms_bytes", "peak VMS"),
-)
 
 
 def _figure(width_in: float, height_in: float) -> Figure:

@@ -102,25 +102,6 @@ class Ledger:
         """A run of this key that the profiler finished but the ledger never recorded."""
         return self.store.finished_study_run(study_id, run_key)
 
-    # -- idle baselines --------------------------------------------------------------------
-
-    def add_idle_baseline(
-        self,
-        study_id: int,
-        block: int,
-        t_ns: int,
-        duration_ns: int,
-        energy_uj: int,
-        source: str,
-        run_id: int | None = None,
-    ) -> None:
-        self.store.add_idle_baseline(
-            study_id, block, t_ns, duration_ns, energy_uj, source, run_id=run_id
-        )
-
-    def idle_baseline_blocks(self, study_id: int) -> set[int]:
-        return self.store.idle_baseline_blocks(study_id)
-
 
 def describe_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
     """Which parts of two study definitions differ, in a few words."""

@@ -326,7 +326,7 @@ class _Runner:
 
     def _idle_baseline(self, block: int) -> None:
         seconds = self.study.spec.idle_baseline_ns / 1e9
-        if not seconds or block in self.ledger.idle_baseline_blocks(self.study_id):
+        if not seconds or block in self.store.idle_baseline_blocks(self.study_id):
             return
         self.emit("idle", message=f"idle baseline {seconds:g}s before block {block}")
         request = ProfileRequest(
@@ -344,7 +344,7 @@ class _Runner:
                 f"idle baseline of block {block} has no energy reading ({summary.energy_source or 'no energy source'})"
             )
             return
-        self.ledger.add_idle_baseline(
+        self.store.add_idle_baseline(
             self.study_id,
             block,
             time.monotonic_ns(),
