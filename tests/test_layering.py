@@ -23,6 +23,8 @@ def _imported(tree: ast.AST) -> list[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module == "gilwatt":
+            names += [f"gilwatt.{a.name}" for a in node.names]  # from gilwatt import errors
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             names.append(node.module)
     return names
@@ -67,3 +69,41 @@ def test_no_import_error_guard_around_gilwatt_modules() -> None:
             if own and str(path.relative_to(SRC)) not in _GUARD_REMOVED_ELSEWHERE:
                 offenders.append(f"{path.relative_to(SRC)}:{node.lineno} {own}")
     assert offenders == []
+
+
+# The house (README, Development): each part imports only parts on lower floors.
+LAYERS = {
+    "errors": 0,  # the one exception tree
+    # stdlib-only leaves: paths, units, modes, the markers client, the read-back records
+    "paths": 1, "units": 1, "modes": 1, "markers": 1, "readback": 1,
+    # what the machine, the interpreters and the workloads are
+    "probes": 2, "workloads": 2, "interpreters": 2, "hostinfo": 2, "channel": 2,
+    # measuring and keeping
+    "sampler": 3, "launcher": 3, "energy": 3, "store": 3,
+    "recording": 4, "summary": 4, "export": 4,
+    "profiler": 5,
+    "study": 6, "analysis": 6,
+    "report": 7,
+    "cli": 8, "__main__": 9,
+}  # fmt: skip
+
+
+def _unit(path: Path) -> str:
+    parts = path.relative_to(SRC).with_suffix("").parts
+    return parts[0]
+
+
+def test_imports_only_go_down_the_layers() -> None:
+    upward = []
+    for path in _modules():
+        unit = _unit(path)
+        if unit == "__init__":
+            continue
+        assert unit in LAYERS, f"{unit}: give it a floor in LAYERS (and the README's house)"
+        for name in _imported(ast.parse(path.read_text())):
+            parts = name.split(".")
+            if parts[0] != "gilwatt" or len(parts) < 2 or parts[1] in (unit, "__version__"):
+                continue
+            if LAYERS[parts[1]] >= LAYERS[unit]:
+                upward.append(f"{path.relative_to(SRC)} imports {name}")
+    assert upward == []

@@ -6,7 +6,10 @@
         for run in store.runs():
             print(run.run_id, store.summary(run.run_id).wall_ns)
 
-schema.sql is the layout; store/schema.py has the version history and the upgrades.
+schema.sql is the layout; store/schema.py has the version history and the upgrades. The
+store is the only part of gilwatt that runs SQL: writer.py and reader.py (runs), studies.py
+(the study tables), study_reader.py (a study's region measurements, aggregated in SQLite),
+dump.py (every row, for export), synthetic.py (stores with known figures, for tests).
 """
 
 from gilwatt.store.core import Store
