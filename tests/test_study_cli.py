@@ -89,7 +89,8 @@ class _Tty(io.StringIO):
         return True
 
 
-def test_progress_lines_and_in_place_updates_on_a_tty() -> None:
+def test_progress_lines_and_in_place_updates_on_a_tty(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TERM", "xterm")
     from gilwatt.cli.study_cmd import Progress
     from gilwatt.study.matrix import Cell, PlannedRun
     from gilwatt.study.progress import StudyEvent
@@ -117,6 +118,12 @@ def test_progress_lines_and_in_place_updates_on_a_tty() -> None:
     line = "[ 1/12] b1 matmul matrix_size=48 w=2 ft  invalid 1.250 s (GIL was on)  ETA 1 min 15 s"
     assert plain.getvalue() == f"gilwatt study: 12 runs (new study)\n{line}\n"  # no running line
     assert tty.getvalue().endswith(f"running...\r\x1b[K{line}\n")
+    monkeypatch.setenv("TERM", "dumb")  # no cursor movement: plain lines, as in a log
+    dumb = _Tty()
+    progress = Progress(dumb)
+    for event in events:
+        progress(event)
+    assert dumb.getvalue() == plain.getvalue()
 
 
 @pytest.mark.needs_pair

@@ -10,8 +10,9 @@ import time
 from typing import TYPE_CHECKING
 
 from gilwatt.cli.options import add_json, add_timeout
+from gilwatt.cli.status_line import StatusLine
 from gilwatt.errors import ConfigError, InterpreterError
-from gilwatt.units import parse_duration_ns
+from gilwatt.units import format_duration_ns, parse_duration_ns
 
 if TYPE_CHECKING:
     from gilwatt.interpreters import Interpreter, ProgressEvent
@@ -179,44 +180,19 @@ class _ProgressPrinter:
     """Progress on stderr: a live status line on a terminal, a line per ~30 s in a log."""
 
     def __init__(self) -> None:
-        self.tty = sys.stderr.isatty()
-        self.started = time.monotonic()
+        self.status = StatusLine(sys.stderr)
         self.last_beat = 0.0
-        self.status_shown = False
 
     def __call__(self, event: ProgressEvent) -> None:
         label = f"[{event.step}] {event.target + ': ' if event.target else ''}{event.message}"
         if event.elapsed_s is not None:
-            minutes, seconds = divmod(int(event.elapsed_s), 60)
-            label += f" ({minutes}:{seconds:02d})"
-        if not event.heartbeat:
-            self._line(label)
-            return
+            label += f" ({format_duration_ns(event.elapsed_s * 1e9, coarse=True)})"
         now = time.monotonic()
-        if self.tty:
-            width = _terminal_width()
-            sys.stderr.write("\r\x1b[K" + label[: width - 1])
-            sys.stderr.flush()
-            self.status_shown = True
-        elif now - self.last_beat >= 30:
+        if not event.heartbeat or (not self.status.live and now - self.last_beat >= 30):
+            self.status.line(label)
             self.last_beat = now
-            self._line(label)
-
-    def _line(self, text: str) -> None:
-        if self.status_shown:
-            sys.stderr.write("\r\x1b[K")
-            self.status_shown = False
-        print(text, file=sys.stderr, flush=True)
-        self.last_beat = time.monotonic()
+        else:
+            self.status.show(label)
 
     def finish(self) -> None:
-        if self.status_shown:
-            sys.stderr.write("\r\x1b[K")
-            sys.stderr.flush()
-            self.status_shown = False
-
-
-def _terminal_width() -> int:
-    import shutil
-
-    return shutil.get_terminal_size((100, 20)).columns
+        self.status.clear()

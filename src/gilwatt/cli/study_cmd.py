@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, TextIO
 import gilwatt
 from gilwatt.cli import options
 from gilwatt.cli.options import add_interval, add_output, add_report, add_timeout
+from gilwatt.cli.status_line import StatusLine
 from gilwatt.errors import ConfigError, GilwattError, UnknownNameError
 from gilwatt.units import format_duration_ns, parse_duration_ns
 
@@ -219,18 +220,15 @@ class Progress:
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
-        self.tty = stream.isatty()
-        self.open_line = False
+        self.status = StatusLine(stream)
         self.done = 0
         self.total = 0
 
     def write(self, line: str, *, final: bool = True) -> None:
-        if self.tty:
-            self.stream.write("\r\x1b[K" + line + ("\n" if final else ""))
-            self.open_line = not final
-        elif final:
-            self.stream.write(line + "\n")
-        self.stream.flush()
+        if final:
+            self.status.line(line)
+        else:
+            self.status.show(line)
 
     def __call__(self, event: StudyEvent) -> None:
         self.done, self.total = event.done, event.total
@@ -267,8 +265,7 @@ class Progress:
             )
 
     def interrupted(self, store_path: Path) -> None:
-        if self.open_line:
-            self.stream.write("\n")
+        self.status.clear()
         self.stream.write(
             f"gilwatt: study interrupted after {self.done} of {self.total} runs; all finished runs are saved in "
             f"{store_path}. Run the same command again to resume.\n"
