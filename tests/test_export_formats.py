@@ -306,3 +306,22 @@ def test_missing_store_is_not_created(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["export", str(missing), "--format", "json", "-o", "-"]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert not missing.exists()
+
+
+def test_pyperf_from_export_and_compare_is_one_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from analysis_fixtures import build_golden_store
+    from gilwatt.cli import main
+
+    db = build_golden_store(tmp_path / "study.db")
+    documents = []
+    for command in ("export", "compare"):
+        out = tmp_path / command
+        args = [command, str(db), "--format", "pyperf", "-o", str(out), "--metric", "energy"]
+        assert main(args) == 0
+        printed = capsys.readouterr().out.split()
+        assert printed == [str(out / "ft.json"), str(out / "gil.json")]
+        documents.append([json.loads(Path(p).read_text()) for p in printed])
+    assert documents[0] == documents[1]
+    assert documents[0][0]["metadata"]["gilwatt_metric"] == "energy_j"

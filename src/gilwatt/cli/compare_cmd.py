@@ -6,15 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from gilwatt.cli.options import add_output
+from gilwatt.cli.options import add_metric, add_output, write_pyperf
 
 FORMATS = ("text", "markdown", "csv", "json", "pyperf")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from gilwatt.analysis.metrics import METRICS
-
-    shorts = [m.short for m in METRICS.values() if m.ratio]
     parser.add_argument("store", metavar="STUDY.db", help="a store written by `gilwatt study`")
     parser.add_argument(
         "--study", type=int, metavar="ID", help="study id in the store (default: the latest)"
@@ -22,12 +19,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format", choices=FORMATS, default="text", help="output format (default: text)"
     )
-    parser.add_argument(
-        "--metric",
-        default="time",
-        metavar="NAME",
-        help=f"metric the tables lead with: {', '.join(shorts)} (default: time)",
-    )
+    add_metric(parser, help="metric the tables lead with (and the pyperf values)")
     parser.add_argument(
         "--correction",
         choices=("holm", "bh"),
@@ -47,14 +39,7 @@ def run(args: argparse.Namespace) -> int:
 
     spec = metric_by_short(args.metric)
     if args.format == "pyperf":
-        from gilwatt.analysis.pyperf_export import dump_pyperf
-
-        if not args.output:
-            raise ConfigError("--format pyperf writes files (none given).", hint="Add -o DIR.")
-        written = dump_pyperf(args.store, args.output, study_id=args.study, metric=spec.key)
-        for path in written:
-            print(path)
-        return 0
+        return write_pyperf(args)
 
     from gilwatt.analysis.result import compare_study
     from gilwatt.analysis.tables import render

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from gilwatt.cli.options import add_output, add_store
+from gilwatt.cli.options import add_metric, add_output, add_store, write_pyperf
 
 USAGE = """gilwatt export STORE --format json [--run ID ... | --study ID] -o FILE|-
        gilwatt export STORE --format csv|parquet [--run ID ... | --study ID] -o DIR
@@ -43,6 +43,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--table", metavar="NAME", help="csv/parquet: write only this table (e.g. samples)"
     )
+    add_metric(parser, help="pyperf: the metric whose values are written")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,12 +65,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _export_pyperf(args: argparse.Namespace) -> int:
-    from gilwatt.analysis.pyperf_export import dump_pyperf
     from gilwatt.errors import ConfigError
 
     if args.run or args.table:
         raise ConfigError("--format pyperf exports a study.", hint="Use --study ID (or none).")
-    written = dump_pyperf(args.store, args.output, study_id=args.study)
-    for path in written:
-        print(f"exported {path}", file=sys.stderr)
-    return 0
+    return write_pyperf(args)

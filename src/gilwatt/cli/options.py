@@ -72,3 +72,28 @@ def report_path(args: argparse.Namespace, store_path: str | Path) -> Path | None
 
 def add_json(parser: _Parser, *, help: str = "print JSON instead of text") -> None:
     parser.add_argument("--json", action="store_true", help=help)
+
+
+def add_metric(parser: _Parser, *, help: str) -> None:
+    """``--metric NAME``: a ratio metric by its short name (``time``, ``energy``, ...)."""
+    from gilwatt.analysis.metrics import METRICS
+
+    shorts = ", ".join(m.short for m in METRICS.values() if m.ratio)
+    parser.add_argument(
+        "--metric", default="time", metavar="NAME", help=f"{help}: {shorts} (default: time)"
+    )
+
+
+def write_pyperf(args: argparse.Namespace) -> int:
+    """``--format pyperf`` of ``compare`` and ``export``: one study's metric as pyperf suites;
+    the files written, one path a line on stdout (for scripts)."""
+    from gilwatt.analysis.metrics import metric_by_short
+    from gilwatt.analysis.pyperf_export import dump_pyperf
+    from gilwatt.errors import ConfigError
+
+    if not args.output or args.output == "-":
+        raise ConfigError("--format pyperf writes files (none given).", hint="Add -o DIR.")
+    metric = metric_by_short(args.metric).key
+    for path in dump_pyperf(args.store, args.output, study_id=args.study, metric=metric):
+        print(path)
+    return 0
