@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from gilwatt.readback import Region, RunInfo, RunSummary, Timeline
+from gilwatt.store import derive
 from gilwatt.units import (
     MISSING,
     format_bytes,
@@ -104,13 +105,10 @@ def _peak_util(t: Any, cpu: Any, dt: float, window_ns: float = 100e6) -> float |
 
 
 def _balance(busy: Any) -> float | None:
-    """1 - normalised Gini of per-core busy time (1.0 = even), as in the run summary."""
-    x = np.sort(np.asarray(busy, dtype=np.float64))
-    n, total = x.shape[0], float(x.sum())
-    if n < 2 or total <= 0:
+    """The run summary's core balance (store.derive), None without two cores' work."""
+    if len(busy) < 2 or float(np.sum(busy)) <= 0:
         return None
-    gini = 2.0 * float((np.arange(1, n + 1) * x).sum()) / (n * total) - (n + 1) / n
-    return float(min(1.0, max(0.0, 1.0 - gini * n / (n - 1))))
+    return derive.core_balance(busy)
 
 
 def _gil(value: bool | None) -> str:

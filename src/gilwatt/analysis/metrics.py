@@ -25,6 +25,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from gilwatt.store import derive
+
 NS_PER_S = 1e9
 
 
@@ -102,18 +106,11 @@ def _per_s(count: float | None, time_s: float) -> float | None:
 
 
 def core_balance(busy: Sequence[float]) -> float | None:
-    """1 - normalised Gini of per-core busy time: 1.0 even, 0.0 all on one core.
-
-    The Gini of n values peaks at (n-1)/n when one core does everything; dividing by that
-    makes the scale independent of the core count. None with fewer than 2 cores or no work.
-    """
-    n = len(busy)
-    total = float(sum(busy))
-    if n < 2 or total <= 0:
+    """The store's core balance (``store.derive.core_balance``); None with fewer than 2 cores
+    or no work."""
+    if len(busy) < 2 or float(sum(busy)) <= 0:
         return None
-    diff_sum = sum(abs(a - b) for a in busy for b in busy)
-    gini = diff_sum / (2.0 * n * total)
-    return 1.0 - gini * n / (n - 1)
+    return derive.core_balance(np.asarray(busy, dtype=np.float64))
 
 
 def compute(raw: Mapping[str, Any], workers: int) -> dict[str, float | None]:
