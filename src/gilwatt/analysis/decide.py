@@ -595,12 +595,13 @@ def _describe(half: _Half, code: int) -> HalfResult:
     k = half.logs.shape[0]
     mean_u, se_u, n_u = weighted_stats(half.logs, w)
     t_k = _tq(1.0 - ALPHA_UNITS / (2 * k), n_u - 1)
+    t_show = _tq(0.95, n_u - 1) if half.kind == "equivalence" else t_k  # TOST: 90%
     units = []
     for i, name in enumerate(half.units):
-        m, s, h = float(mean_u[0, i]), float(se_u[0, i]), float(t_k[i] * se_u[0, i])
-        ci = _ratio_ci(m, h)
-        sign = 0 if ci is None else (1 if ci[0] > 1 else (-1 if ci[1] < 1 else 0))
-        if half.kind == "equivalence" and ci is not None:
+        m, h = float(mean_u[0, i]), float(t_k[i] * se_u[0, i])
+        ci = _ratio_ci(m, float(t_show[i] * se_u[0, i]))
+        sign = 0 if not math.isfinite(h) else (1 if m - h > 0 else (-1 if m + h < 0 else 0))
+        if half.kind == "equivalence" and math.isfinite(h):
             sign = 1 if m - h > MARGIN else (-1 if m + h < -MARGIN else 0)
         units.append(
             UnitResult(
@@ -613,7 +614,6 @@ def _describe(half: _Half, code: int) -> HalfResult:
                 sign,
             )
         )
-        del s
     mean_p, se_p, n_p = weighted_stats(_pooled(half.logs), w)
     m, se, n = float(mean_p[0, 0]), float(se_p[0, 0]), int(n_p[0])
     level = 0.90 if half.kind == "equivalence" else 1.0 - ALPHA_POOLED

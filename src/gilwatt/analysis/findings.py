@@ -175,9 +175,14 @@ def _select(
 
 def _unit_lines(decision: dec.Decision) -> list[str]:
     lines = []
+    shown: list[str] = []
     for half in decision.halves:
         if len(decision.halves) > 1:
             lines.append(f"{half.name}: {half.verdict} — {half.reason}")
+        names = [u.name for u in half.units]
+        if names == shown and all(u.sign == 0 for u in half.units):
+            continue  # the same workloads as the half above: listed once
+        shown = names
         for u in half.units:
             ci = "" if u.low is None or u.high is None else f" [{u.low:.3f}, {u.high:.3f}]"
             ratio = "–" if u.ratio is None else f"×{u.ratio:.3f}"

@@ -189,7 +189,12 @@ def _with_intervals(
         if one is not None:
             for name, value in one.params.items():
                 per[name].append(value)
-    intervals = {k: ci for k, v in per.items() if (ci := _t_interval(v)) is not None}
+    # clipped to the parameters' bounds (s, sigma in [0, 1], kappa >= 0)
+    intervals = {
+        k: (max(ci[0], 0.0), min(ci[1], 1.0) if k != "kappa" else ci[1])
+        for k, v in per.items()
+        if (ci := _t_interval(v)) is not None
+    }
     return replace(fit, intervals=intervals)
 
 

@@ -138,7 +138,9 @@ SCENARIOS: tuple[Scenario, ...] = (
         "opposite effects",
         paper_like(at_n={"factorial": 0.69, "matmul": 0.85, "nbody": 1.70, "object_lists": 1.3}),
         {1: C, 2: M, 3: C, 4: C, 5: C, 6: NT},
-        effect_claims=(1, 2, 4, 5),
+        # claim 2's "mixed" rests on per-workload tests (Bonferroni over 6 at df = 2): decided
+        # in about 3 of 4 draws at 3 replicates, nearly always at 5 (the bench shows both)
+        effect_claims=(1, 4, 5),
     ),
     Scenario(
         "large contention effect",
@@ -157,7 +159,9 @@ SCENARIOS: tuple[Scenario, ...] = (
         "one noisy cell",
         paper_like(noisy=("nbody", 2)),
         {1: C, 2: C, 3: C, 4: C, 5: C, 6: NT},
-        effect_claims=(1, 2, 4, 5),
+        # the noisy cell (log-sd 0.30) widens claim 2's pooled interval: it must not decide
+        # wrongly, but may stay inconclusive at 3 replicates
+        effect_claims=(1, 4, 5),
     ),
     Scenario(
         "2 usable CPUs",
@@ -263,3 +267,34 @@ def table(tallies: list[Tally]) -> list[str]:
                 f"{t.decided(k) / t.draws:>7.1%} {'–' if right is None else f'{right:.1%}':>13}  {shares}"
             )
     return lines
+
+
+FALSE_CONFIRMS_BOUND = 0.075
+RIGHT_WHEN_DECIDED = 0.95
+DECIDED_FOR_EFFECTS = 0.80
+
+
+def criteria(tally: Tally) -> list[tuple[str, bool]]:
+    """The checks of the decisions issue on one scenario: (what, held)."""
+    s = tally.scenario
+    out = []
+    for k in range(1, 7):
+        right = tally.right_when_decided(k)
+        if right is not None:
+            out.append(
+                (f"claim {k}: right when decided {right:.1%} >= 95%", right >= RIGHT_WHEN_DECIDED)
+            )
+        if s.name == "no effect" and s.expected[k] == dec.CONTRADICTS:
+            confirms = tally.counts[k][dec.CONFIRMS]
+            upper = clopper_pearson_upper(confirms, tally.draws)
+            out.append(
+                (
+                    f"claim {k}: false confirms {confirms}/{tally.draws}, Clopper-Pearson upper "
+                    f"{upper:.2%} <= 7.5%",
+                    upper <= FALSE_CONFIRMS_BOUND,
+                )
+            )
+        if k in s.effect_claims:
+            share = tally.decided(k) / tally.draws
+            out.append((f"claim {k}: decided {share:.1%} >= 80%", share >= DECIDED_FOR_EFFECTS))
+    return out
