@@ -14,12 +14,14 @@ inference is the replicate, and the population is these workloads on this host.
 **Halves.** A claim splits into halves where it has them (direction, magnitude, energy, ...):
 
 - *direction* (expecting higher or lower): ``mixed`` when one unit is significantly higher and
-  another significantly lower (per-unit t intervals, Bonferroni over the claim's units);
-  else ``confirms`` when the pooled 99% interval lies on the expected side; ``contradicts``
-  when it lies on the other side, or when its 90% interval lies inside +-10% (equivalent: the
-  claimed effect is ruled out); else ``inconclusive``. Each claim is one family at alpha 0.05,
-  split by Bonferroni: 0.01 for the pooled test (its 99% interval), 0.04 / units for the
-  per-unit sign tests;
+  another significantly lower, each by more than 10% (per-unit t intervals, Bonferroni over
+  the claim's units); else ``confirms`` when the pooled 95% interval lies on the expected side
+  and the estimate beyond 10% (the smallest effect of interest, the same margin as
+  equivalence), with no unit significantly against; ``contradicts`` when the interval lies on
+  the other side, or when its 90% interval lies inside +-10% (equivalent: the claimed effect is
+  ruled out); else ``inconclusive``. Each claim is its own multiplicity family: the pooled
+  test at alpha 0.05 decides confirms / contradicts, the per-unit tests (0.05 / units) only
+  find ``mixed`` and block a confirmation;
 - *equivalence* ("unchanged", "proportional"; TOST): ``confirms`` when every unit's 90%
   interval lies inside +-10% (intersection-union, no adjustment needed); ``contradicts`` when
   a unit's Bonferroni interval lies wholly beyond it (``mixed`` if units go both ways);
@@ -65,9 +67,9 @@ NOT_TESTABLE = "not testable"
 VERDICTS = (CONFIRMS, CONTRADICTS, MIXED, INCONCLUSIVE, NOT_TESTABLE)
 _C, _X, _M, _I = 0, 1, 2, 3  # codes of the first four verdicts in the vectorised pass
 
-ALPHA = 0.05  # per claim, split by Bonferroni:
-ALPHA_POOLED = 0.01  # the pooled test that confirms or contradicts a direction (two-sided)
-ALPHA_UNITS = ALPHA - ALPHA_POOLED  # the per-unit sign tests that find "mixed", / units
+ALPHA = 0.05
+ALPHA_POOLED = ALPHA  # the pooled test that confirms or contradicts a direction (two-sided)
+ALPHA_UNITS = ALPHA  # the per-unit tests that find "mixed", Bonferroni over the claim's units
 MARGIN = math.log(1.1)  # +-10%, symmetric in log space
 MAGNITUDE = 4.0  # the paper's "up to 4x"
 STABILITY_NEEDED = 0.9
@@ -509,11 +511,13 @@ def _judge_half(half: _Half, weights: FloatArray) -> FloatArray:
     df = int(n_p[0]) - 1
     t95, t90p = _t(1.0 - ALPHA_POOLED / 2, df), _t(0.95, df)
     e = half.expect
-    up = np.any(low_u > 0, axis=1)
-    down = np.any(high_u < 0, axis=1)
+    # a side counts when significant and beyond the +-10% margin (the smallest effect of
+    # interest): a 3% difference is neither a confirmation nor a disagreement
+    up = np.any((low_u > 0) & (mean_u > MARGIN), axis=1)
+    down = np.any((high_u < 0) & (mean_u < -MARGIN), axis=1)
     against = down if e > 0 else up
     mixed = up & down
-    confirm = (e * mean_p - t95 * se_p > 0) & ~against
+    confirm = (e * mean_p - t95 * se_p > 0) & (e * mean_p > MARGIN) & ~against
     opposite = e * mean_p + t95 * se_p < 0
     equivalent = np.abs(mean_p) + t90p * se_p < MARGIN
     code = np.where(mixed, _M, np.where(confirm, _C, np.where(opposite | equivalent, _X, _I)))
@@ -600,7 +604,9 @@ def _describe(half: _Half, code: int) -> HalfResult:
     for i, name in enumerate(half.units):
         m, h = float(mean_u[0, i]), float(t_k[i] * se_u[0, i])
         ci = _ratio_ci(m, float(t_show[i] * se_u[0, i]))
-        sign = 0 if not math.isfinite(h) else (1 if m - h > 0 else (-1 if m + h < 0 else 0))
+        sign = 0
+        if math.isfinite(h):
+            sign = 1 if m - h > 0 and m > MARGIN else (-1 if m + h < 0 and m < -MARGIN else 0)
         if half.kind == "equivalence" and math.isfinite(h):
             sign = 1 if m - h > MARGIN else (-1 if m + h < -MARGIN else 0)
         units.append(
@@ -621,7 +627,8 @@ def _describe(half: _Half, code: int) -> HalfResult:
     verdict = VERDICTS[code]
     where = f"{_fmt(math.exp(m) if math.isfinite(m) else None)}{_fmt_ci(ci)} over {_count(k)}"
     half90 = _t(0.95, n - 1) * se if n >= 2 else math.nan
-    reason = _reason(half, verdict, where, units, bool(abs(m) + half90 < MARGIN))
+    small = ci is not None and (ci[0] > 1 or ci[1] < 1) and abs(m) <= MARGIN
+    reason = _reason(half, verdict, where, units, bool(abs(m) + half90 < MARGIN), small)
     return HalfResult(
         half.name,
         verdict,
@@ -643,7 +650,12 @@ def _named(units: Sequence[UnitResult], sign: int) -> str:
 
 
 def _reason(
-    half: _Half, verdict: str, where: str, units: Sequence[UnitResult], equivalent: bool = False
+    half: _Half,
+    verdict: str,
+    where: str,
+    units: Sequence[UnitResult],
+    equivalent: bool = False,
+    small: bool = False,
 ) -> str:
     high, low = half.words
     if verdict == MIXED:
@@ -676,6 +688,8 @@ def _reason(
         if equivalent:
             return f"{where}: equivalent within ±10% (90% interval), so the claimed effect is ruled out"
         return f"{where}: {opposite}, against the claim"
+    if small:
+        return f"{where}: a difference, but not shown to exceed 10% nor to stay within it"
     return f"{where}: neither clearly {expected} nor within ±10%"
 
 
@@ -703,7 +717,7 @@ def _needed(half: _Half, result: HalfResult) -> int | None:
     mean_p, se_p, n_p = weighted_stats(_pooled(half.logs), w)
     m, sd = float(mean_p[0, 0]), float(se_p[0, 0]) * math.sqrt(int(n_p[0]))
     routes2 = [
-        _n_needed(m, sd, abs(m), 1.0 - ALPHA_POOLED / 2),
+        _n_needed(m, sd, abs(m), 1.0 - ALPHA_POOLED / 2) if abs(m) > MARGIN else None,
         _n_needed(m, sd, MARGIN - abs(m), 0.95),
     ]
     found2 = [r for r in routes2 if r is not None]
