@@ -153,11 +153,8 @@ def _spec_sharing(spec: dict[str, Any]) -> dict[str, str]:
     flat = spec.get("sharing")
     if not isinstance(flat, dict):
         return {}
-    return {str(k): v for k, v in flat.items() if isinstance(v, str) and v in dec_sharing()}
-
-
-def dec_sharing() -> tuple[str, ...]:
-    return (dec.INDEPENDENT, dec.SHARED_READ_ONLY, dec.SHARED_MUTABLE, dec.UNCLASSIFIED)
+    classes = (dec.INDEPENDENT, dec.SHARED_READ_ONLY, dec.SHARED_MUTABLE, dec.UNCLASSIFIED)
+    return {str(k): v for k, v in flat.items() if isinstance(v, str) and v in classes}
 
 
 def _select(
