@@ -71,7 +71,7 @@ def test_identical_ratios_give_a_degenerate_interval_and_exact_p() -> None:
 
 
 def test_bootstrap_is_reproducible_and_brackets_the_geomean() -> None:
-    ratios = [0.91, 0.95, 1.02, 0.88, 0.97, 0.93]
+    ratios = [0.91, 0.95, 1.02, 0.88, 0.97, 0.93, 0.99, 0.9, 0.96, 0.94]
     a = stats.ratio_estimate(ratios)
     b = stats.ratio_estimate(ratios)
     assert a is not None and b is not None
@@ -140,3 +140,12 @@ def test_welch_log_difference_agrees_with_scipy() -> None:
     assert diff.ratio == pytest.approx(math.exp(a.mean() - b.mean()))
     assert diff.low < diff.ratio < diff.high
     assert stats.welch_log_difference(a, b[:1]) is None
+
+
+def test_no_bootstrap_interval_below_ten_pairs() -> None:
+    # at 3 pairs a percentile bootstrap is [min, max] of the ratios: about 76% coverage
+    few = stats.ratio_estimate([1.1, 1.2, 1.3])
+    assert few is not None and few.t_low is not None
+    assert few.boot_low is None and "n too small" in few.note
+    enough = stats.ratio_estimate([1.1, 1.2, 1.3, 1.15, 1.25, 1.18, 1.22, 1.12, 1.28, 1.2])
+    assert enough is not None and enough.boot_low is not None and enough.note == ""

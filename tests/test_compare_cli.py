@@ -53,8 +53,11 @@ def test_text_output_shows_what_the_store_holds(
     assert "energy: model:ccf-linear (estimate: modelled, not measured)" in out
     assert "invalid: workload failed verification: checksum differs" in out
     assert "skipped: interpreter vanished" in out
-    assert "1. CONFIRMS: sequential code costs more time and energy" in out
-    assert "4. CONFIRMS: contention on shared objects" in out
+    assert "1. CONFIRMS (stability 1.00): sequential code costs more time and energy" in out
+    # shared_list is a user workload: unclassified, so it stays out of claim 4
+    assert "4. NOT TESTABLE: contention on shared objects" in out
+    assert "no shared-mutable workload in this study" in out
+    assert "claim 2's 4× cannot be tested on 2 CPUs" in out
 
 
 def test_csv_has_one_row_per_cell_pair_and_metric(
@@ -73,7 +76,21 @@ def test_json_carries_everything(store: str, capsys: pytest.CaptureFixture[str])
     _code, out, _err = _run(capsys, store, "--format", "json")
     doc = json.loads(out)
     assert doc["study"]["name"] == "golden" and doc["energy_estimate"] is True
+    assert doc["schema"] == 2
     assert [f["number"] for f in doc["findings"]] == [1, 2, 3, 4, 5, 6]
+    claim2 = doc["findings"][1]
+    assert claim2["verdict"] == "confirms" and claim2["stability"] == 1.0
+    assert claim2["estimate"] == pytest.approx(0.523, abs=0.001)
+    assert claim2["interval"][0] < claim2["estimate"] < claim2["interval"][1]
+    assert claim2["replicates_needed"] is None
+    assert [w["name"] for w in claim2["workloads"]] == ["factorial"]
+    assert {h["name"]: h["verdict"] for h in claim2["halves"]} == {
+        "direction": "confirms",
+        "magnitude (4×)": "not testable",
+        "energy": "not testable",
+    }
+    assert doc["findings"][3]["verdict"] == "not testable" and doc["findings"][3]["reason"]
+    assert doc["context"]["usable_cpus"] == 2
     assert len(doc["excluded"]) == 3
     assert {c["workload"] for c in doc["scaling"]} == {"factorial"}
 

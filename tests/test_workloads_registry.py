@@ -260,6 +260,34 @@ def test_cli_list_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> No
     assert fft["params"][0]["unit"] == "samples" and fft["needs"] == ["numpy"]
     assert fft["presets"]["paper"]["length"][0] == 50_000_000 and fft["verifies"]
     assert by_name["factorial"]["presets"]["paper"]["workers"] == [1, 2, 4, 6, 8, 12]
+    sharing = {name: (w["sharing"], w["sharing_by_variant"]) for name, w in by_name.items()}
+    assert sharing["dict_churn"] == ("unclassified", {})  # user workloads: out of claims 2, 4
+    assert sharing["json_parse"] == ("shared-read-only", {})  # threads share nothing mutable
+    assert sharing["object_lists_nocopy"] == ("shared-mutable", {})
+    assert sharing["factorial"] == ("independent", {})
+    assert sharing["shared_state"] == ("shared-mutable", {"sharded": "independent"})
+
+
+def _with(line: str) -> str:
+    return USER_TOML.replace("workers = [1, 3]", f"workers = [1, 3]\n{line}")
+
+
+def test_sharing_class_per_cell_follows_the_variant(tmp_path: Path) -> None:
+    state = get_workload("shared_state")
+    classes = {
+        c.params["variant"]: state.sharing_of(c.params)
+        for c in state.cells("quick", available_bytes=None)
+    }
+    assert classes == {
+        "global-lock": "shared-mutable",
+        "striped": "shared-mutable",
+        "sharded": "independent",
+        "queue": "shared-mutable",
+    }
+    declared = registry([_user_dir(tmp_path, _with('sharing = "shared-mutable"'))])
+    assert declared["dict_churn"].sharing == "shared-mutable"
+    with pytest.raises(ConfigError, match="sharing 'lots' is not one of"):
+        registry([_user_dir(tmp_path, _with('sharing = "lots"'))])
 
 
 def test_cli_list_text(capsys: pytest.CaptureFixture[str]) -> None:

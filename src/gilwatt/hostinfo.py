@@ -78,6 +78,40 @@ def _cpu_knobs(root: Path) -> dict[str, Any]:
     return knobs
 
 
+def _cgroup_cpu_quota(root: Path) -> float | None:
+    """CPUs the cgroup (v2) quota allows this process, the tightest along its path; None: no
+    quota or not readable. ``cpu.max`` is "QUOTA PERIOD" or "max PERIOD"."""
+    path = ""
+    for line in _read(root / "proc" / "self" / "cgroup").splitlines():
+        if line.startswith("0::"):
+            path = line[3:].strip()
+    base = root / "sys" / "fs" / "cgroup"
+    if not path or not base.is_dir():
+        return None
+    best: float | None = None
+    node = Path(path)
+    for part in [node, *node.parents]:
+        fields = _read(base / str(part).lstrip("/") / "cpu.max").split()
+        if len(fields) == 2 and fields[0] != "max":
+            with contextlib.suppress(ValueError, ZeroDivisionError):
+                cpus = int(fields[0]) / int(fields[1])
+                best = cpus if best is None else min(best, cpus)
+    return None if best is None else round(best, 3)
+
+
+def usable_cpus(logical_cpus: int, extra: dict[str, Any]) -> int:
+    """CPUs a study's runs could use at once: affinity, then the cgroup quota (rounded down,
+    at least 1); the logical CPU count when neither was recorded (older stores)."""
+    count = logical_cpus
+    affinity = extra.get("affinity_cpus")
+    if isinstance(affinity, int) and affinity > 0:
+        count = affinity
+    quota = extra.get("cgroup_cpu_quota")
+    if isinstance(quota, int | float) and quota > 0:
+        count = min(count, max(1, int(quota)))
+    return max(1, count)
+
+
 def collect(root: Path = Path("/")) -> HostInfo:
     """Describe this machine (see the module docstring)."""
     info = _cpuinfo(root)
@@ -100,6 +134,9 @@ def collect(root: Path = Path("/")) -> HostInfo:
     extra.update(_cpu_knobs(root))
     with contextlib.suppress(AttributeError, OSError):
         extra["affinity_cpus"] = len(os.sched_getaffinity(0))
+    quota = _cgroup_cpu_quota(root)
+    if quota is not None:  # no schema change: the host's extra metadata carries it
+        extra["cgroup_cpu_quota"] = quota
     return HostInfo(
         hostname=uname.nodename,
         cpu_model=model or "unknown",

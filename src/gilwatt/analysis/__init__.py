@@ -10,7 +10,10 @@ The unit of replication is one process launch (one run). Modules:
 - :mod:`~gilwatt.analysis.compare`: cells, paired ratios between modes, verdicts.
 - :mod:`~gilwatt.analysis.scaling`: speed-up, Amdahl and USL fits.
 - :mod:`~gilwatt.analysis.energy_time`: energy vs time and power vs utilisation regressions.
+- :mod:`~gilwatt.analysis.decide`: claim decisions (estimands, five verdicts, stability), a
+  pure function of a dataset.
 - :mod:`~gilwatt.analysis.findings`: the paper's claims against this study's evidence.
+- :mod:`~gilwatt.analysis.simulate`: studies drawn from known truths, judged by ``decide``.
 - :mod:`~gilwatt.analysis.tables`: text / markdown / csv / json rendering (pure functions).
 - :mod:`~gilwatt.analysis.pyperf_export`: pyperf-compatible JSON.
 

@@ -1,67 +1,49 @@
 """The paper's claims (arXiv 2603.04782) set beside this study's evidence.
 
-Each claim gets one verdict -- confirms, contradicts, or cannot tell -- by an explicit rule over
-the per-cell verdicts of :mod:`gilwatt.analysis.compare` (Holm-corrected, free-threaded vs
-GIL build), with the numbers behind it. "Informative" cells have at least 2 paired blocks.
-
-Direction rule (claims 1, 2, 5): expecting ratios above (or below) 1, a metric *confirms* when
-at least one informative cell goes the expected way and none the opposite way, *contradicts*
-when at least one goes the opposite way and none the expected way; mixed results, or no
-detectable difference anywhere, cannot tell -- except that when every informative cell's 95% CI
-lies inside [1/1.1, 1.1] the claimed effect (a cost or a gain) is ruled out: contradicts.
+The verdicts come from :mod:`gilwatt.analysis.decide` (estimands, five verdicts, stability);
+this module feeds it the study's paired ratios, the host's usable CPUs and the energy source,
+and adds the evidence lines and the context a reader needs (interpreter version and usable
+CPUs against the paper's).
 
 1. Sequential code costs more time and energy on the free-threaded build (paper: +13-43%
-   energy): direction rule, expecting higher, on time and on energy, sequential cells.
-   Confirms if both confirm; contradicts if either contradicts and neither confirms.
-2. Independent-data threaded workloads run faster on the free-threaded build than on the GIL
-   build (they scale with workers): direction rule,
-   expecting lower (faster), on time, independent-data cells at their largest worker count > 1.
-3. NumPy is unchanged: equivalence. Confirms when every informative numpy cell's time CI lies
-   inside [1/1.1, 1.1]; contradicts when some cell differs significantly with its geometric
-   mean outside that band; otherwise cannot tell.
-4. Shared-object contention erodes the gain: at their largest worker count > 1, confirms if
-   any contended cell is slower on the free-threaded build, or if contended cells' log time
-   ratios are significantly larger than independent-data cells' (Welch, p < 0.05); contradicts
-   if significantly smaller; otherwise cannot tell.
-5. Memory grows, VMS more than RSS: memory grows when the direction rule confirms for peak RSS
-   or peak VMS over all cells; "VMS more than RSS" is the mean over every paired (cell, block)
-   of log(VMS ratio) - log(RSS ratio), significantly above 0 (t-test, p < 0.05). Confirms when
-   both hold; contradicts when both RSS and VMS contradict (memory shrinks) or the difference is
-   significantly below 0; otherwise cannot tell.
-6. Energy is proportional to time: the log-log slope rule of
-   :mod:`gilwatt.analysis.energy_time`, on measured energy only. Energy from a model is a
-   function of CPU utilisation and time, so its relation to time restates the utilisation:
-   cannot tell (the slope is still shown).
+   energy). Halves time and energy (measured only), combined by all.
+2. Threaded workloads without shared mutable data run faster on the free-threaded build, at
+   the largest worker count within the usable CPUs (paper: up to 4x). Halves direction
+   (decides), magnitude (needs 4 usable CPUs), energy (measured only).
+3. NumPy workloads are unchanged: equivalence within +-10%.
+4. Contention on shared objects erodes the gain: difference in differences, shared-mutable
+   workloads against the others.
+5. Memory grows (RSS), VMS more than RSS: two halves, combined by all.
+6. Energy is proportional to time: the per-workload power ratio is equivalent within +-10%,
+   on measured energy only.
 """
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from gilwatt.analysis import decide as dec
 from gilwatt.analysis import stats
 from gilwatt.analysis.compare import Comparison, StudyAnalysis
 from gilwatt.analysis.energy_time import EnergyTime
-from gilwatt.analysis.metrics import METRICS
 from gilwatt.analysis.scaling import ScalingCurve
 
-CONFIRMS = "confirms"
-CONTRADICTS = "contradicts"
-CANNOT_TELL = "cannot tell"
-
-SEQUENTIAL = frozenset({"sequential"})
-NUMPY = frozenset({"numpy"})
-# The paper's categories: threads_numerical (factorial, matmul, nbody: independent data) and
-# threads_objects (json, object lists: threads on shared objects); gilwatt's shared-state
-# workloads are contended by design. Executors, read-only and mixed-io mix threads with
-# processes or I/O, so they stay out of claims 2 and 4.
-INDEPENDENT = frozenset({"threaded-numerical"})
-CONTENDED = frozenset({"threaded-objects", "shared-state"})
+CONFIRMS = dec.CONFIRMS
+CONTRADICTS = dec.CONTRADICTS
+MIXED = dec.MIXED
+INCONCLUSIVE = dec.INCONCLUSIVE
+NOT_TESTABLE = dec.NOT_TESTABLE
 
 PAPER_SEQUENTIAL_ENERGY = (1.13, 1.43)
+PAPER_PYTHON = "3.14.2"
+PAPER_MAX_WORKERS = 12
+DECISION_METRICS = ("time_s", "energy_j", "power_w", "peak_rss_bytes", "peak_vms_bytes")
 
 CLAIMS = {
     1: "sequential code costs more time and energy on the free-threaded build (paper: +13–43% energy)",
@@ -74,12 +56,34 @@ CLAIMS = {
 
 
 @dataclass(frozen=True)
+class Context:
+    """What the claims depend on beyond the runs: where and with what the study ran."""
+
+    usable_cpus: int | None = None
+    affinity_cpus: int | None = None
+    cgroup_cpu_quota: float | None = None
+    versions: dict[str, str] = field(default_factory=dict)  # mode -> version
+
+
+@dataclass(frozen=True)
 class Finding:
     number: int
     claim: str
-    verdict: str  # CONFIRMS | CONTRADICTS | CANNOT_TELL
-    why: str
+    verdict: str  # one of decide.VERDICTS
+    why: str  # the reason
     evidence: list[str] = field(default_factory=list)
+    estimand: str = ""
+    unit: str = ""
+    stability: float | None = None
+    estimate: float | None = None
+    interval: tuple[float, float] | None = None
+    replicates_needed: int | None = None
+    workloads: list[dec.UnitResult] = field(default_factory=list)
+    halves: list[dec.HalfResult] = field(default_factory=list)
+
+    @property
+    def reason(self) -> str:
+        return self.why
 
 
 def fmt_ratio(est: stats.RatioEstimate | None) -> str:
@@ -88,50 +92,6 @@ def fmt_ratio(est: stats.RatioEstimate | None) -> str:
     if est.t_low is None or est.t_high is None:
         return f"×{est.geomean:.3f} (n={est.n}, no CI)"
     return f"×{est.geomean:.3f} [{est.t_low:.3f}, {est.t_high:.3f}] (n={est.n})"
-
-
-def direction_rule(comps: Sequence[Comparison], expected: int) -> tuple[str, str]:
-    """The direction rule of the module docstring over one metric's cells."""
-    informative = [c for c in comps if c.direction is not None]
-    if not informative:
-        return CANNOT_TELL, _no_info_reason(comps)
-    went = sum(c.direction == expected for c in informative)
-    against = sum(c.direction == -expected for c in informative)
-    k = len(informative)
-    if went and not against:
-        return CONFIRMS, f"{went} of {_cells(k)} {_word(informative[0], expected)}"
-    if against and not went:
-        return CONTRADICTS, f"{against} of {_cells(k)} {_word(informative[0], -expected)}"
-    if went and against:
-        return CANNOT_TELL, (
-            f"mixed: {went} of {_cells(k)} {_word(informative[0], expected)}, "
-            f"{against} {_word(informative[0], -expected)}"
-        )
-    if all(
-        stats.within_margin(c.estimate.t_low, c.estimate.t_high) for c in informative if c.estimate
-    ):
-        return CONTRADICTS, f"no detectable difference in {_cells(k)}, each CI within ±10%"
-    return (
-        CANNOT_TELL,
-        f"no detectable difference in {_cells(k)} (CIs too wide to rule out an effect)",
-    )
-
-
-def _cells(k: int) -> str:
-    return f"{k} cell" if k == 1 else f"{k} cells"
-
-
-def _word(comp: Comparison, direction: int) -> str:
-    spec = METRICS[comp.metric]
-    return spec.lower if direction == stats.LOWER else spec.higher
-
-
-def _no_info_reason(comps: Sequence[Comparison]) -> str:
-    if not comps:
-        return "no such cell in this study"
-    if all(c.estimate is None for c in comps):
-        return "no paired runs: every block lost one side"
-    return "only 1 pair per cell (one block, or the others lost a side): no confidence interval"
 
 
 def pooled(comps: Sequence[Comparison]) -> stats.RatioEstimate | None:
@@ -144,283 +104,229 @@ def pooled(comps: Sequence[Comparison]) -> stats.RatioEstimate | None:
     return stats.ratio_estimate([math.exp(e.log_mean) for e in with_est])
 
 
+def default_sharing_of(workload: str, params_json: str) -> str:
+    """The bundled workload's sharing class for these parameters; unclassified otherwise."""
+    try:
+        from gilwatt import workloads
+
+        found = workloads.get_workload(workload)
+        params = json.loads(params_json or "{}")
+        return str(found.sharing_of(params if isinstance(params, dict) else {}))
+    except Exception:  # a user workload or an unknown name: it stays out of claims 2 and 4
+        return dec.UNCLASSIFIED
+
+
+def decision_data(
+    analysis: StudyAnalysis,
+    *,
+    usable_cpus: int | None,
+    energy_measured: bool,
+    sharing_of: Callable[[str, str], str] = default_sharing_of,
+) -> dec.DecisionData:
+    """What :func:`gilwatt.analysis.decide.decide` reads, from the paired ft/gil ratios."""
+    blocks = sorted({r.block for r in analysis.data.runs})
+    spec_sharing = _spec_sharing(analysis.data.study.spec)
+    known: dict[tuple[str, str], str] = {}
+    rows = []
+    for c in analysis.comparisons:
+        if (c.mode, c.base) != ("ft", "gil") or c.metric not in DECISION_METRICS:
+            continue
+        key = (c.cell.workload, c.cell.params_json)
+        if key not in known:
+            known[key] = spec_sharing.get(c.cell.workload) or sharing_of(*key)
+        rows.append(
+            (
+                c.cell.workload,
+                c.cell.params_json,
+                c.cell.family,
+                known[key],
+                c.cell.workers,
+                c.metric,
+                c.ratios,
+            )
+        )
+    return dec.from_rows(blocks, rows, usable_cpus=usable_cpus, energy_measured=energy_measured)
+
+
+def _spec_sharing(spec: dict[str, Any]) -> dict[str, str]:
+    """Sharing classes recorded with a study's definition ({"sharing": {workload: class}})."""
+    flat = spec.get("sharing")
+    if not isinstance(flat, dict):
+        return {}
+    classes = (dec.INDEPENDENT, dec.SHARED_READ_ONLY, dec.SHARED_MUTABLE, dec.UNCLASSIFIED)
+    return {str(k): v for k, v in flat.items() if isinstance(v, str) and v in classes}
+
+
 def _select(
     analysis: StudyAnalysis,
     metric: str,
     families: frozenset[str],
-    *,
-    largest_n: bool = False,
     pair: tuple[str, str] = ("ft", "gil"),
 ) -> list[Comparison]:
-    comps = [
+    return [
         c
         for c in analysis.comparisons
         if (c.mode, c.base) == pair and c.metric == metric and c.cell.family in families
     ]
-    if largest_n:
-        comps = [c for c in comps if c.cell.workers > 1]
-        top: dict[tuple[str, str], int] = {}
-        for c in comps:
-            key = (c.cell.workload, c.cell.params_json)
-            top[key] = max(top.get(key, 0), c.cell.workers)
-        comps = [c for c in comps if c.cell.workers == top[(c.cell.workload, c.cell.params_json)]]
-    return comps
 
 
-def _evidence_line(label: str, comps: Sequence[Comparison]) -> str:
-    est = pooled(comps)
-    cells = len(comps)
-    return f"{label}: {fmt_ratio(est)} over {cells} cell{'s' if cells != 1 else ''}"
+def _unit_lines(decision: dec.Decision) -> list[str]:
+    lines = []
+    shown: list[str] = []
+    for half in decision.halves:
+        if len(decision.halves) > 1:
+            lines.append(f"{half.name}: {half.verdict} — {half.reason}")
+        names = [u.name for u in half.units]
+        if names == shown and all(u.sign == 0 for u in half.units):
+            continue  # the same workloads as the half above: listed once
+        shown = names
+        for u in half.units:
+            ci = "" if u.low is None or u.high is None else f" [{u.low:.3f}, {u.high:.3f}]"
+            ratio = "–" if u.ratio is None else f"×{u.ratio:.3f}"
+            at = f"N={u.workers}" if u.workers else "its cells"
+            lines.append(f"  {u.name} ({at}): {ratio}{ci} (n={u.n})")
+    return lines
 
 
-def _claim1(analysis: StudyAnalysis, estimate_note: str) -> Finding:
-    time_c = _select(analysis, "time_s", SEQUENTIAL)
-    energy_c = _select(analysis, "energy_j", SEQUENTIAL)
-    if not time_c:
-        return Finding(
-            1, CLAIMS[1], CANNOT_TELL, "no sequential workload compared ft vs gil in this study"
-        )
-    tv, tw = direction_rule(time_c, stats.HIGHER)
-    ev, ew = direction_rule(energy_c, stats.HIGHER)
-    evidence = [
-        _evidence_line("ft/gil time", time_c),
-        _evidence_line(f"ft/gil energy{estimate_note}", energy_c),
-    ]
-    energy = pooled(energy_c)
-    if energy is not None:
-        low, high = PAPER_SEQUENTIAL_ENERGY
-        where = (
-            "inside"
-            if low <= energy.geomean <= high
-            else ("below" if energy.geomean < low else "above")
-        )
-        evidence.append(
-            f"energy ratio {energy.geomean:.3f} is {where} the paper's {low:.2f}–{high:.2f}"
-        )
-    # With ft-gil runs, split the cost: the build itself (ft-gil/gil) vs the GIL's absence.
-    overhead = _select(analysis, "time_s", SEQUENTIAL, pair=("ft-gil", "gil"))
-    if overhead:
-        evidence.append(_evidence_line("ft-gil/gil time (the build, GIL on)", overhead))
-    why = f"time: {tw}; energy: {ew}"
-    if tv == CONFIRMS and ev == CONFIRMS:
-        verdict = CONFIRMS
-    elif CONTRADICTS in (tv, ev) and CONFIRMS not in (tv, ev):
-        verdict = CONTRADICTS
-    else:
-        verdict = CANNOT_TELL
-    return Finding(1, CLAIMS[1], verdict, why, evidence)
-
-
-def _claim2(analysis: StudyAnalysis, curves_note: list[str]) -> Finding:
-    comps = _select(analysis, "time_s", INDEPENDENT, largest_n=True)
-    if not comps:
-        why = "no independent-data threaded workload ran with more than 1 worker on both builds"
-        return Finding(2, CLAIMS[2], CANNOT_TELL, why, curves_note)
-    verdict, why = direction_rule(comps, stats.LOWER)
-    ns = sorted({c.cell.workers for c in comps})
-    evidence = [_evidence_line(f"ft/gil time at N={','.join(map(str, ns))}", comps)]
-    best = min(
-        (c for c in comps if c.estimate),
-        key=lambda c: c.estimate.geomean if c.estimate else 1.0,
-        default=None,
-    )
-    if best is not None and best.estimate is not None:
-        evidence.append(
-            f"best: {best.cell.workload} N={best.cell.workers} {fmt_ratio(best.estimate)}"
-        )
-    return Finding(2, CLAIMS[2], verdict, why, evidence + curves_note)
-
-
-def _claim3(analysis: StudyAnalysis) -> Finding:
-    comps = _select(analysis, "time_s", NUMPY)
-    informative = [c for c in comps if c.direction is not None and c.estimate is not None]
-    evidence = [_evidence_line("ft/gil time", comps)] if comps else []
-    if not informative:
-        why = "no NumPy workload in this study" if not comps else _no_info_reason(comps)
-        return Finding(3, CLAIMS[3], CANNOT_TELL, why, evidence)
-    inside = [
-        c
-        for c in informative
-        if c.estimate and stats.within_margin(c.estimate.t_low, c.estimate.t_high)
-    ]
-    if len(inside) == len(informative):
-        return Finding(
-            3, CLAIMS[3], CONFIRMS, f"every CI within ±10% ({_cells(len(inside))})", evidence
-        )
-    moved = [
-        c
-        for c in informative
-        if c.direction != stats.NO_DIFFERENCE
-        and c.estimate
-        and not stats.within_margin(c.estimate.geomean, c.estimate.geomean)
-    ]
-    if moved:
-        worst = max(moved, key=lambda c: abs(c.estimate.log_mean) if c.estimate else 0.0)
-        why = f"{len(moved)} of {len(informative)} cells differ by more than 10%, e.g. {worst.cell.workload} {fmt_ratio(worst.estimate)}"
-        return Finding(3, CLAIMS[3], CONTRADICTS, why, evidence)
-    why = f"the CI reaches beyond ±10% in {len(informative) - len(inside)} of {_cells(len(informative))}"
-    return Finding(3, CLAIMS[3], CANNOT_TELL, why, evidence)
-
-
-def _log_pairs(comps: Sequence[Comparison]) -> np.ndarray:
-    return np.log(
-        np.asarray([r for c in comps for r in c.ratios.values() if r > 0], dtype=np.float64)
-    )
-
-
-def _claim4(analysis: StudyAnalysis) -> Finding:
-    contended = _select(analysis, "time_s", CONTENDED, largest_n=True)
-    independent = _select(analysis, "time_s", INDEPENDENT, largest_n=True)
-    if not contended:
-        why = "no shared-object workload ran with more than 1 worker on both builds"
-        return Finding(4, CLAIMS[4], CANNOT_TELL, why)
-    evidence = [_evidence_line("contended ft/gil time", contended)]
-    if independent:
-        evidence.append(_evidence_line("independent-data ft/gil time", independent))
-    slower = [c for c in contended if c.direction == stats.HIGHER]
-    if slower:
-        names = ", ".join(sorted({c.cell.workload for c in slower}))
-        return Finding(
-            4,
-            CLAIMS[4],
-            CONFIRMS,
-            f"{len(slower)} contended cell{'s' if len(slower) != 1 else ''} slower on ft ({names})",
-            evidence,
-        )
-    diff = (
-        stats.welch_log_difference(_log_pairs(contended), _log_pairs(independent))
-        if independent
-        else None
-    )
-    if diff is None:
-        why = (
-            "no independent-data workload to compare the gain with"
-            if not independent
-            else "too few pairs to compare contended with independent-data cells"
-        )
-        return Finding(4, CLAIMS[4], CANNOT_TELL, why, evidence)
-    evidence.append(
-        f"contended / independent ratio of ratios: ×{diff.ratio:.3f} [{diff.low:.3f}, {diff.high:.3f}], Welch p={diff.p_value:.3g}"
-    )
-    if diff.p_value < stats.ALPHA and diff.ratio > 1:
-        return Finding(4, CLAIMS[4], CONFIRMS, "contended cells gain significantly less", evidence)
-    if diff.p_value < stats.ALPHA and diff.ratio < 1:
-        return Finding(
-            4, CLAIMS[4], CONTRADICTS, "contended cells gain significantly more", evidence
-        )
-    return Finding(
-        4,
-        CLAIMS[4],
-        CANNOT_TELL,
-        "contended and independent-data gains not distinguishable",
-        evidence,
-    )
-
-
-def _claim5(analysis: StudyAnalysis) -> Finding:
-    every = frozenset(c.cell.family for c in analysis.comparisons)
-    rss = _select(analysis, "peak_rss_bytes", every)
-    vms = _select(analysis, "peak_vms_bytes", every)
-    if not rss and not vms:
-        return Finding(5, CLAIMS[5], CANNOT_TELL, "no ft vs gil comparison in this study")
-    rv, rw = direction_rule(rss, stats.HIGHER)
-    vv, vw = direction_rule(vms, stats.HIGHER)
-    evidence = [_evidence_line("ft/gil peak RSS", rss), _evidence_line("ft/gil peak VMS", vms)]
-    vms_by_cell = {c.cell.key: c.ratios for c in vms}
-    excess = [
-        math.log(vms_by_cell[c.cell.key][b]) - math.log(r)
-        for c in rss
-        for b, r in c.ratios.items()
-        if c.cell.key in vms_by_cell
-        and b in vms_by_cell[c.cell.key]
-        and r > 0
-        and vms_by_cell[c.cell.key][b] > 0
-    ]
-    diff = stats.ratio_estimate(np.exp(excess)) if excess else None
-    evidence.append(f"VMS ratio / RSS ratio, all paired blocks: {fmt_ratio(diff)}")
-    grows = CONFIRMS in (rv, vv)
-    shrinks = rv == CONTRADICTS and vv == CONTRADICTS
-    vms_more = diff is not None and diff.p_value is not None and diff.p_value < stats.ALPHA
-    why = f"RSS: {rw}; VMS: {vw}"
-    if shrinks or (vms_more and diff is not None and diff.log_mean < 0):
-        return Finding(
-            5,
-            CLAIMS[5],
-            CONTRADICTS,
-            why + ("; RSS grows more than VMS" if not shrinks else ""),
-            evidence,
-        )
-    if grows and vms_more and diff is not None and diff.log_mean > 0:
-        return Finding(5, CLAIMS[5], CONFIRMS, why + "; VMS grows more than RSS", evidence)
-    return Finding(
-        5,
-        CLAIMS[5],
-        CANNOT_TELL,
-        why + "; VMS vs RSS: " + ("significant" if vms_more else "not resolved"),
-        evidence,
-    )
-
-
-def _claim6(et: EnergyTime, estimate_note: str) -> Finding:
-    evidence = []
-    if et.energy_vs_time is not None:
-        f = et.energy_vs_time
-        r2 = "n/a" if f.r2 is None else f"{f.r2:.3f}"
-        evidence.append(
-            f"energy = {f.intercept:.3g} J + {f.slope:.3g} W × time, R²={r2}, {et.n} runs{estimate_note}"
-        )
-    if et.power_vs_util is not None and et.util_range is not None:
-        p = et.power_vs_util
-        change = (
-            ""
-            if et.power_change is None
-            else f"; power changes {et.power_change:+.1%} over that range"
-        )
-        evidence.append(
-            f"power = {p.intercept:.3g} W + {p.slope:.3g} W/core × util, util {et.util_range[0]:.2f}–{et.util_range[1]:.2f}{change}"
-        )
-    verdict = {1: CONFIRMS, -1: CONTRADICTS}.get(et.proportional or 0, CANNOT_TELL)
-    why = et.reason
-    if et.estimate:  # a utilisation model makes power a function of utilisation by design
-        verdict = CANNOT_TELL
-        why = f"energy is modelled from CPU use, not measured (needs RAPL); on the model, {why}"
-    return Finding(6, CLAIMS[6], verdict, why, evidence)
-
-
-def scaling_evidence(
-    curves: Sequence[ScalingCurve], families: frozenset[str] = INDEPENDENT
-) -> list[str]:
-    """Median speed-up at the largest worker count and Amdahl serial fraction, per mode."""
+def scaling_evidence(curves: Sequence[ScalingCurve], families: frozenset[str]) -> list[str]:
+    """Median speed-up at the largest N within the usable CPUs, and the Amdahl fit, per mode."""
     lines = []
     for mode in ("gil", "ft-gil", "ft"):
         chosen = [c for c in curves if c.mode == mode and c.family in families and c.speedup]
-        if not chosen:
+        tops = [(c, c.fit_top) for c in chosen if c.fit_top is not None]
+        if not tops:
             continue
-        top = [c.speedup[-1] for c in chosen]
-        serial = [c.amdahl.params["s"] for c in chosen if c.amdahl is not None]
-        ns = sorted({c.workers[-1] for c in chosen})
-        text = f"{mode} speed-up at N={','.join(map(str, ns))}: median {float(np.median(top)):.2f} over {len(chosen)} workload(s)"
+        values = [c.speedup[c.workers.index(n)] for c, n in tops]
+        ns = sorted({n for _, n in tops})
+        text = (
+            f"{mode} speed-up at N={','.join(map(str, ns))} (within the usable CPUs): "
+            f"median {float(np.median(values)):.2f} over {len(tops)} workload(s)"
+        )
+        serial = [c.amdahl.params["s"] for c, _ in tops if c.amdahl is not None]
         if serial:
-            text += f", Amdahl serial fraction {float(np.median(serial)):.2f}"
+            text += f", Amdahl serial fraction (median) {float(np.median(serial)):.2f}"
         lines.append(text)
     return lines
 
 
+def _evidence(
+    number: int,
+    analysis: StudyAnalysis,
+    energy_time: EnergyTime,
+    curves: Sequence[ScalingCurve],
+    decision: dec.Decision,
+    estimate_note: str,
+) -> list[str]:
+    lines: list[str] = []
+    if decision.stability is not None:
+        lines.append(
+            f"stability: {decision.stability:.0%} of {dec.DRAWS} re-draws give this verdict"
+        )
+    if decision.replicates_needed is not None:
+        lines.append(f"about {decision.replicates_needed} replicates would likely decide it")
+    lines += _unit_lines(decision)
+    if number == 1:
+        overhead = _select(analysis, "time_s", frozenset({"sequential"}), pair=("ft-gil", "gil"))
+        if overhead:
+            lines.append(f"ft-gil/gil time (the build, GIL on): {fmt_ratio(pooled(overhead))}")
+        energy = pooled(_select(analysis, "energy_j", frozenset({"sequential"})))
+        if energy is not None and not energy_time.estimate:
+            low, high = PAPER_SEQUENTIAL_ENERGY
+            where = (
+                "inside"
+                if low <= energy.geomean <= high
+                else ("below" if energy.geomean < low else "above")
+            )
+            lines.append(
+                f"energy ratio {energy.geomean:.3f} is {where} the paper's measured {low:.2f}–{high:.2f}"
+            )
+    if number == 2:
+        lines += scaling_evidence(curves, dec.THREADED)
+    if number == 6 and energy_time.energy_vs_time is not None:
+        f = energy_time.energy_vs_time
+        r2 = "n/a" if f.r2 is None else f"{f.r2:.3f}"
+        lines.append(
+            f"description: energy = {f.intercept:.3g} J + {f.slope:.3g} W × time, R²={r2}, "
+            f"{energy_time.n} runs{estimate_note}"
+        )
+    return lines
+
+
+def context_lines(context: Context, energy_measured: bool) -> list[str]:
+    """The study's setting against the paper's, and what it means for each claim."""
+    versions = sorted(set(context.versions.values()))
+    shown = ", ".join(f"{m} {v}" for m, v in sorted(context.versions.items())) or "unknown"
+    lines = [f"interpreters: {shown}; the paper used CPython {PAPER_PYTHON}"]
+    if versions and not all(v.startswith("3.14") for v in versions):
+        lines.append(
+            "  3.13's free-threaded build runs without the specialising interpreter: its one-thread "
+            "cost (claim 1, and the N=1 baseline of claims 2 and 4) is larger than on 3.14"
+        )
+    cpus = context.usable_cpus
+    parts = []
+    if context.affinity_cpus is not None:
+        parts.append(f"affinity {context.affinity_cpus}")
+    if context.cgroup_cpu_quota is not None:
+        parts.append(f"cgroup quota {context.cgroup_cpu_quota:g}")
+    where = f" ({', '.join(parts)})" if parts else ""
+    lines.append(
+        f"usable CPUs: {cpus if cpus is not None else 'unknown'}{where}; the paper ran up to "
+        f"{PAPER_MAX_WORKERS} workers"
+    )
+    if cpus is not None:
+        lines.append(
+            f"  claims 2 and 4 are judged at the largest N ≤ {cpus}; cells with more workers are "
+            "oversubscribed: shown, kept out of claims and scaling fits"
+        )
+        if cpus < dec.MAGNITUDE:
+            lines.append(f"  claim 2's {dec.MAGNITUDE:g}× cannot be tested on {cpus} CPUs")
+    if not energy_measured:
+        lines.append(
+            "energy is modelled, not measured: claim 1 is decided on time alone, claim 2's energy "
+            "half and claim 6 are not testable"
+        )
+    return lines
+
+
 def findings(
-    analysis: StudyAnalysis, energy_time: EnergyTime, curves: Sequence[ScalingCurve] = ()
+    analysis: StudyAnalysis,
+    energy_time: EnergyTime,
+    curves: Sequence[ScalingCurve] = (),
+    *,
+    context: Context | None = None,
+    sharing_of: Callable[[str, str], str] = default_sharing_of,
+    draws: int = dec.DRAWS,
 ) -> list[Finding]:
-    """The six claims, in order, each with its verdict, reason and evidence lines."""
+    """The six claims, in order, each with its verdict, reason, stability and evidence."""
+    context = context or Context()
     sources = ", ".join(energy_time.sources)
     note = f" (estimate: {sources})" if energy_time.estimate else ""
+    measured = bool(energy_time.sources) and not energy_time.estimate
     if ("ft", "gil") not in analysis.pairs:
         why = "the study has no ft vs gil pair of modes"
-        out = [Finding(i, CLAIMS[i], CANNOT_TELL, why) for i in range(1, 6)]
-        return [*out, _claim6(energy_time, note)]
-    return [
-        _claim1(analysis, note),
-        _claim2(analysis, scaling_evidence(curves)),
-        _claim3(analysis),
-        _claim4(analysis),
-        _claim5(analysis),
-        _claim6(energy_time, note),
-    ]
+        return [Finding(i, CLAIMS[i], NOT_TESTABLE, why) for i in range(1, 7)]
+    data = decision_data(
+        analysis, usable_cpus=context.usable_cpus, energy_measured=measured, sharing_of=sharing_of
+    )
+    decisions = dec.decide(data, draws=draws)
+    out = []
+    for number in range(1, 7):
+        d = decisions[number]
+        out.append(
+            Finding(
+                number=number,
+                claim=CLAIMS[number],
+                verdict=d.verdict,
+                why=d.reason,
+                evidence=_evidence(number, analysis, energy_time, curves, d, note),
+                estimand=d.estimand,
+                unit=d.unit,
+                stability=d.stability,
+                estimate=d.estimate,
+                interval=d.interval,
+                replicates_needed=d.replicates_needed,
+                workloads=d.workloads,
+                halves=d.halves,
+            )
+        )
+    return out

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from gilwatt.analysis import stats
 from gilwatt.analysis.compare import StudyAnalysis, analyse
-from gilwatt.analysis.dataset import StudyData, load_study
+from gilwatt.analysis.dataset import StudyData, load_study, open_readonly
 from gilwatt.analysis.energy_time import EnergyTime, analyse_energy_time
-from gilwatt.analysis.findings import Finding, findings
+from gilwatt.analysis.findings import Context, Finding, findings
 from gilwatt.analysis.metrics import METRICS, RATIO_COLUMNS
 from gilwatt.analysis.scaling import ScalingCurve, scaling_curves
 from gilwatt.store import Store
@@ -24,6 +24,7 @@ class CompareResult:
     curves: list[ScalingCurve]
     energy_time: EnergyTime
     findings: list[Finding]
+    context: Context
 
     @property
     def data(self) -> StudyData:
@@ -43,9 +44,22 @@ def compare_study(
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}")
     data = load_study(source, study_id, family_of=family_of)
+    context = study_context(source, data.study.study_id)
     ratio_metrics = list(RATIO_COLUMNS) + ([metric] if metric not in RATIO_COLUMNS else [])
     analysis = analyse(data, metrics=ratio_metrics, correction=correction, n_resamples=n_resamples)
-    curves = scaling_curves(analysis)
+    curves = scaling_curves(analysis, usable_cpus=context.usable_cpus)
     et = analyse_energy_time(data.runs)
     name = source if isinstance(source, str | Path) else "(connection)"
-    return CompareResult(str(name), metric, analysis, curves, et, findings(analysis, et, curves))
+    found = findings(analysis, et, curves, context=context)
+    return CompareResult(str(name), metric, analysis, curves, et, found, context)
+
+
+def study_context(source: str | Path | Store, study_id: int) -> Context:
+    """Usable CPUs and interpreter versions of a study, read from its store."""
+    store = source if isinstance(source, Store) else open_readonly(source)
+    try:
+        ctx = store.study_context(study_id)
+    finally:
+        if store is not source:
+            store.close()
+    return Context(ctx.usable_cpus, ctx.affinity_cpus, ctx.cgroup_cpu_quota, ctx.versions)

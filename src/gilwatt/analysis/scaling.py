@@ -7,10 +7,16 @@ efficiency E(N) = S(N) / N. The fits are least squares on S(N) with bounds:
 - USL (Gunther): S = N / (1 + sigma (N - 1) + kappa N (N - 1)), contention sigma in [0, 1],
   coherency kappa in [0, 10]; a kappa > 0 puts the peak at N* = sqrt((1 - sigma) / kappa).
 
-S(1) = 1 by construction, so only worker counts above 1 inform a fit: Amdahl needs one, USL
-two. With exactly as many points as parameters the fit is exactly determined (no goodness of
-fit can be judged); with fewer it is not attempted. Strong scaling is assumed (the workload
-splits a fixed amount of work among its workers).
+S(1) = 1 by construction, so only worker counts above 1 inform a fit: Amdahl needs one; USL
+is fitted only with a spare degree of freedom (three worker counts above 1), so an exactly
+determined curve never prints a peak. Strong scaling is assumed (the workload splits a fixed
+amount of work among its workers).
+
+Fits use only worker counts within the host's usable CPUs: above them the cores cap the
+speed-up, which a fit would read as serial code (S = [1, 1.96, 1.96] at N = 1, 2, 4 on two
+CPUs gives Amdahl s = 0.30). Those cells are listed as oversubscribed and kept out. Each
+parameter gets a 95% t interval across replicates from the same fit on each replicate's own
+times (``intervals``; empty with fewer than 2 complete replicates).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import optimize
@@ -36,6 +42,7 @@ class Fit:
     rmse: float
     dof: int  # informative points (N > 1) minus parameters
     note: str = ""
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)  # 95%, by replicate
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,12 @@ class ScalingCurve:
     usl: Fit | None
     usl_peak_workers: float | None
     note: str = ""
+    oversubscribed: list[int] = field(default_factory=list)  # worker counts above the CPUs
+    fit_top: int | None = None  # the largest N > 1 within the usable CPUs
+
+    @property
+    def fit_workers(self) -> list[int]:
+        return [w for w in self.workers if w not in self.oversubscribed]
 
 
 def amdahl_speedup(n: FloatArray, s: float) -> FloatArray:
@@ -114,7 +127,9 @@ def fit_amdahl(workers: Sequence[int], speedup: Sequence[float]) -> Fit | None:
 
 
 def fit_usl(workers: Sequence[int], speedup: Sequence[float]) -> Fit | None:
-    """``sigma`` and ``kappa``; None with fewer than two worker counts above 1."""
+    """``sigma`` and ``kappa``; None without a spare point (three worker counts above 1)."""
+    if sum(w > 1 for w in workers) < 3:
+        return None
     starts = [[0.1, 0.01], [0.5, 0.0], [0.9, 0.1], [0.01, 1.0]]
     return _fit(usl_speedup, ("sigma", "kappa"), workers, speedup, [0.0, 0.0], [1.0, 10.0], starts)
 
@@ -142,13 +157,52 @@ def curve(
     notes = []
     if above == 0:
         notes.append("only 1 worker: nothing to fit")
-    elif above == 1:
-        notes.append("USL needs 2 worker counts above 1")
+    elif above < 3:
+        notes.append("USL needs 3 worker counts above 1 (a spare degree of freedom)")
     return speedup, efficiency, fit_amdahl(ws, speedup), fit_usl(ws, speedup), "; ".join(notes)
 
 
-def scaling_curves(analysis: StudyAnalysis, metric: str = "time_s") -> list[ScalingCurve]:
-    """One curve per (workload, params, mode) that ran with more than one worker count."""
+def _t_interval(values: Sequence[float]) -> tuple[float, float] | None:
+    from scipy import stats as sps
+
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.size < 2:
+        return None
+    half = float(sps.t.ppf(0.975, arr.size - 1)) * float(np.std(arr, ddof=1)) / math.sqrt(arr.size)
+    return (float(arr.mean()) - half, float(arr.mean()) + half)
+
+
+def _with_intervals(
+    fit: Fit | None,
+    fitter: Callable[[Sequence[int], Sequence[float]], Fit | None],
+    ws: Sequence[int],
+    by_block: dict[int, dict[int, float]],
+) -> Fit | None:
+    """``fit`` with a t interval per parameter from the per-replicate fits."""
+    if fit is None or 1 not in ws:
+        return fit
+    per: dict[str, list[float]] = defaultdict(list)
+    for times in by_block.values():
+        if not all(w in times for w in ws) or any(times[w] <= 0 for w in ws):
+            continue
+        one = fitter(ws, [times[1] / times[w] for w in ws])
+        if one is not None:
+            for name, value in one.params.items():
+                per[name].append(value)
+    # clipped to the parameters' bounds (s, sigma in [0, 1], kappa >= 0)
+    intervals = {
+        k: (max(ci[0], 0.0), min(ci[1], 1.0) if k != "kappa" else ci[1])
+        for k, v in per.items()
+        if (ci := _t_interval(v)) is not None
+    }
+    return replace(fit, intervals=intervals)
+
+
+def scaling_curves(
+    analysis: StudyAnalysis, metric: str = "time_s", usable_cpus: int | None = None
+) -> list[ScalingCurve]:
+    """One curve per (workload, params, mode) that ran with more than one worker count; fits
+    on the worker counts within ``usable_cpus`` (all when None)."""
     groups: dict[tuple[int, str, str, str, str, str], list[tuple[int, float]]] = defaultdict(list)
     for cs in analysis.cells:
         cell: Cell = cs.cell
@@ -164,6 +218,13 @@ def scaling_curves(analysis: StudyAnalysis, metric: str = "time_s") -> list[Scal
                     mode,
                 )
                 groups[key].append((cell.workers, summary.median))
+    blocks: dict[tuple[str, str, str], dict[int, dict[int, list[float]]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(list))
+    )
+    for run in analysis.data.runs:
+        value = run.metrics.get(metric)
+        if run.valid and value is not None:
+            blocks[(run.workload, run.params_json, run.mode)][run.block][run.workers].append(value)
     out = []
     mode_rank = {m: i for i, m in enumerate(MODE_ORDER)}
     for (_rank, family, workload, params_json, label, mode), points in sorted(
@@ -174,8 +235,26 @@ def scaling_curves(analysis: StudyAnalysis, metric: str = "time_s") -> list[Scal
         points.sort()
         ws = [w for w, _ in points]
         ts = [t for _, t in points]
-        speedup, efficiency, amdahl, usl, note = curve(ws, ts)
+        over = [w for w in ws if usable_cpus is not None and w > usable_cpus]
+        speedup, efficiency, _a, _u, note = curve(ws, ts)
+        fit_ws = [w for w in ws if w not in over]
+        fit_ts = [t for w, t in zip(ws, ts, strict=True) if w not in over]
+        amdahl = usl = None
+        if speedup and 1 in fit_ws:
+            _s, _e, amdahl, usl, fit_note = curve(fit_ws, fit_ts)
+            by_block = {
+                b: {w: float(np.median(v)) for w, v in per.items()}
+                for b, per in blocks[(workload, params_json, mode)].items()
+            }
+            amdahl = _with_intervals(amdahl, fit_amdahl, fit_ws, by_block)
+            usl = _with_intervals(usl, fit_usl, fit_ws, by_block)
+            note = fit_note
+        if over:
+            note = "; ".join(
+                x for x in (note, f"oversubscribed N={','.join(map(str, over))}: not fitted") if x
+            )
         peak = usl_peak(usl.params["sigma"], usl.params["kappa"]) if usl else None
+        top = max((w for w in fit_ws if w > 1), default=None)
         out.append(
             ScalingCurve(
                 family,
@@ -191,6 +270,8 @@ def scaling_curves(analysis: StudyAnalysis, metric: str = "time_s") -> list[Scal
                 usl,
                 peak,
                 note,
+                over,
+                top if speedup else None,
             )
         )
     return out

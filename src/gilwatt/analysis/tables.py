@@ -18,9 +18,10 @@ from typing import Any
 
 from gilwatt.analysis import stats
 from gilwatt.analysis.compare import CellStats, Comparison
-from gilwatt.analysis.findings import Finding
+from gilwatt.analysis.findings import Finding, context_lines
 from gilwatt.analysis.metrics import METRICS
 from gilwatt.analysis.result import CompareResult
+from gilwatt.analysis.scaling import Fit
 from gilwatt.units import MISSING, format_fixed
 
 FORMATS = ("text", "markdown", "csv", "json")
@@ -44,6 +45,8 @@ def ratio_ci(est: stats.RatioEstimate | None) -> str:
 
 
 def boot_ci(est: stats.RatioEstimate | None) -> str:
+    if est is not None and est.n >= 2 and est.n < stats.BOOTSTRAP_MIN_N:
+        return "n too small"
     if est is None or est.boot_low is None or est.boot_high is None:
         return DASH
     return f"[{est.boot_low:.3f}, {est.boot_high:.3f}]"
@@ -162,7 +165,7 @@ def scaling_rows(result: CompareResult) -> tuple[list[str], list[list[str]]]:
         "params",
         "mode",
         "S(N) = T(1)/T(N)",
-        "Amdahl s",
+        "Amdahl s [95%]",
         "USL σ",
         "USL κ",
         "USL R²",
@@ -178,7 +181,7 @@ def scaling_rows(result: CompareResult) -> tuple[list[str], list[list[str]]]:
                 c.params_label or DASH,
                 c.mode,
                 speed,
-                num(c.amdahl.params["s"]) if c.amdahl else DASH,
+                _with_ci(c.amdahl, "s"),
                 num(usl.params["sigma"]) if usl else DASH,
                 num(usl.params["kappa"], 4) if usl else DASH,
                 num(usl.r2) if usl and usl.dof > 0 else DASH,
@@ -186,6 +189,13 @@ def scaling_rows(result: CompareResult) -> tuple[list[str], list[list[str]]]:
             ]
         )
     return headers, rows
+
+
+def _with_ci(fit: Fit | None, name: str) -> str:
+    if fit is None:
+        return DASH
+    ci = fit.intervals.get(name)
+    return num(fit.params[name]) + (f" [{num(ci[0])}, {num(ci[1])}]" if ci else "")
 
 
 def contention_rows(result: CompareResult) -> tuple[list[str], list[list[str]]]:
@@ -260,13 +270,16 @@ def header_lines(result: CompareResult) -> list[str]:
         lines.append("energy: not recorded")
     rule = "Holm" if result.analysis.correction == "holm" else "Benjamini-Hochberg"
     lines.append(
-        "ratios: geometric mean of per-block ratios, 95% CI by t in log space (bootstrap beside it); "
-        f"verdicts {rule}-adjusted per column, alpha {stats.ALPHA:g}; ↑/↓ = significantly higher/lower"
+        "ratios: geometric mean of per-block ratios, 95% CI by t in log space (bootstrap beside it "
+        f"from {stats.BOOTSTRAP_MIN_N} pairs); per-cell arrows {rule}-adjusted per column, alpha "
+        f"{stats.ALPHA:g}; ↑/↓ = significantly higher/lower (the findings use their own rules)"
     )
     lines.append("per-mode figures: median ± half the IQR over valid runs")
     if data.other_studies:
         others = ", ".join(str(s.study_id) for s in data.other_studies)
         lines.append(f"other studies in this store: {others} (choose with --study)")
+    measured = bool(data.energy_sources) and not data.energy_is_estimate
+    lines += context_lines(result.context, measured)
     return lines
 
 
@@ -299,13 +312,58 @@ def energy_lines(result: CompareResult) -> list[str]:
     return out
 
 
+def _stability(f: Finding) -> str:
+    parts = []
+    if f.stability is not None:
+        parts.append(f"stability {f.stability:.2f}")
+    if f.replicates_needed is not None:
+        parts.append(f"~{f.replicates_needed} replicates would likely decide it")
+    return f" ({', '.join(parts)})" if parts else ""
+
+
 def finding_lines(items: Sequence[Finding], bullet: str = "") -> list[str]:
     out = []
+    pad = " " * len(bullet)
     for f in items:
-        out.append(f"{bullet}{f.number}. {f.verdict.upper()}: {f.claim}")
-        out.append(f"{' ' * len(bullet)}   why: {f.why}")
-        out.extend(f"{' ' * len(bullet)}   {e}" for e in f.evidence)
+        out.append(f"{bullet}{f.number}. {f.verdict.upper()}{_stability(f)}: {f.claim}")
+        out.append(f"{pad}   why: {f.why}")
+        if f.estimand:
+            out.append(f"{pad}   estimand: {f.estimand} (unit: {f.unit})")
+        out.extend(f"{pad}   {e}" for e in f.evidence if not e.startswith("stability:"))
     return out
+
+
+def finding_json(f: Finding) -> dict[str, Any]:
+    """One finding in ``compare --format json`` (schema 2)."""
+    from dataclasses import asdict
+
+    return {
+        "number": f.number,
+        "claim": f.claim,
+        "verdict": f.verdict,
+        "reason": f.why,
+        "stability": f.stability,
+        "estimate": f.estimate,
+        "interval": list(f.interval) if f.interval else None,
+        "replicates_needed": f.replicates_needed,
+        "workloads": [asdict(u) for u in f.workloads],
+        "estimand": f.estimand,
+        "unit": f.unit,
+        "halves": [
+            {
+                "name": h.name,
+                "verdict": h.verdict,
+                "reason": h.reason,
+                "estimate": h.estimate,
+                "interval": list(h.interval) if h.interval else None,
+                "level": h.level,
+                "replicates": h.n,
+                "workloads": [asdict(u) for u in h.units],
+            }
+            for h in f.halves
+        ],
+        "evidence": f.evidence,
+    }
 
 
 # -- whole documents ---------------------------------------------------------------------------
@@ -350,9 +408,11 @@ def render_markdown(result: CompareResult) -> str:
     lines += ["", "## energy vs time", "", *(f"- {e}" for e in energy_lines(result))]
     lines += ["", "## findings: the paper's claims vs this study", ""]
     for f in result.findings:
-        lines.append(f"{f.number}. **{f.verdict}**: {f.claim}  ")
-        lines.append(f"   why: {f.why}")
-        lines.extend(f"   - {e}" for e in f.evidence)
+        lines.append(f"{f.number}. **{f.verdict}**{_stability(f)}: {f.claim}  ")
+        lines.append(f"   why: {f.why}  ")
+        if f.estimand:
+            lines.append(f"   estimand: {f.estimand} (unit: {f.unit})")
+        lines.extend(f"   - {e}" for e in f.evidence if not e.startswith("stability:"))
     headers, rows = excluded_rows(result)
     lines += ["", f"## excluded runs ({len(rows)})", ""]
     lines += markdown_table(headers, rows, numeric_from=len(headers)) if rows else ["none"]
@@ -472,6 +532,7 @@ def to_json_dict(result: CompareResult) -> dict[str, Any]:
         for c in result.analysis.comparisons
     ]
     return {
+        "schema": 2,
         "study": asdict(data.study),
         "source": result.source,
         "metric": result.metric,
@@ -483,7 +544,8 @@ def to_json_dict(result: CompareResult) -> dict[str, Any]:
         "comparisons": comparisons,
         "scaling": [asdict(c) for c in result.curves],
         "energy_time": asdict(result.energy_time),
-        "findings": [asdict(f) for f in result.findings],
+        "context": asdict(result.context),
+        "findings": [finding_json(f) for f in result.findings],
         "excluded": [
             {
                 "run_key": r.run_key,

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from gilwatt.analysis.compare import StudyAnalysis
     from gilwatt.analysis.dataset import StudyData
     from gilwatt.analysis.energy_time import EnergyTime
-    from gilwatt.analysis.findings import Finding
+    from gilwatt.analysis.findings import Context, Finding
     from gilwatt.analysis.scaling import ScalingCurve
     from gilwatt.store import Store
 
@@ -34,6 +34,7 @@ class StudyView:
     interpreters: dict[str, InterpreterInfo] = field(default_factory=dict)  # mode -> interpreter
     source: str = ""  # where the study was read from
     gaps: list[str] = field(default_factory=list)
+    context: Context | None = None
 
 
 def build_study_view(
@@ -42,26 +43,29 @@ def build_study_view(
     hosts: list[HostInfo] | None = None,
     interpreters: dict[str, InterpreterInfo] | None = None,
     source: str = "",
+    context: Context | None = None,
 ) -> StudyView:
     """Run the analyses over ``data`` and collect what the page needs."""
     from gilwatt.analysis.compare import analyse
     from gilwatt.analysis.energy_time import analyse_energy_time
-    from gilwatt.analysis.findings import findings
+    from gilwatt.analysis.findings import Context, findings
     from gilwatt.analysis.scaling import scaling_curves
 
+    context = context or Context()
     analysis = analyse(data)
-    curves = scaling_curves(analysis)
+    curves = scaling_curves(analysis, usable_cpus=context.usable_cpus)
     energy_time = analyse_energy_time(data.runs)
     return StudyView(
         data=data,
         analysis=analysis,
         curves=curves,
         energy_time=energy_time,
-        findings=findings(analysis, energy_time, curves),
+        findings=findings(analysis, energy_time, curves, context=context),
         hosts=hosts or [],
         interpreters=interpreters or {},
         source=source,
         gaps=find_gaps(data),
+        context=context,
     )
 
 
@@ -78,8 +82,15 @@ def load_study_view(store: Store, study_id: int | None, *, store_path: str = "")
         mode = mode_of.get(info.run_id)
         if mode is not None and info.interpreter is not None:
             interpreters.setdefault(mode, info.interpreter)
+    from gilwatt.analysis.result import study_context
+
+    context = study_context(store, data.study.study_id)
     return build_study_view(
-        data, hosts=list(hosts.values()), interpreters=interpreters, source=store_path
+        data,
+        hosts=list(hosts.values()),
+        interpreters=interpreters,
+        source=store_path,
+        context=context,
     )
 
 

@@ -11,7 +11,13 @@ from gilwatt.report.study_charts import energy_time, fixed_params, forest, memor
 from gilwatt.report.study_data import StudyView
 from gilwatt.report.svg import fmt_num
 
-VERDICT_CLASS = {"confirms": "supported", "contradicts": "contradicted", "cannot tell": "untested"}
+VERDICT_CLASS = {
+    "confirms": "supported",
+    "contradicts": "contradicted",
+    "mixed": "mixed",
+    "inconclusive": "inconclusive",
+    "not testable": "untested",
+}
 
 
 def render_study_page(view: StudyView) -> str:
@@ -103,21 +109,32 @@ def _metadata(view: StudyView) -> str:
 
 
 def _findings(view: StudyView) -> str:
+    from gilwatt.analysis.findings import Context, context_lines
+
+    measured = bool(view.data.energy_sources) and not view.data.energy_is_estimate
     parts = []
     for f in view.findings:
         cls = VERDICT_CLASS.get(f.verdict, "untested")
         evidence = "".join(f"<li>{escape.text(e)}</li>" for e in f.evidence)
+        stability = "" if f.stability is None else f" stability {f.stability:.2f}"
         parts.append(
-            f'<div class="finding"><span class="badge {cls}">{escape.text(f.verdict)}</span> '
+            f'<div class="finding"><span class="badge {cls}">{escape.text(f.verdict)}</span>'
+            f'<span class="note">{escape.text(stability)}</span> '
             f"<strong>{f.number}. {escape.text(f.claim)}</strong>"
             f'<div class="claim">{escape.text(f.why)}</div>'
+            + (f'<div class="note">estimand: {escape.text(f.estimand)}</div>' if f.estimand else "")
             + (f"<ul>{evidence}</ul>" if evidence else "")
             + "</div>"
         )
     note = (
         '<p class="note">Each claim of the paper (arXiv 2603.04782) is set beside this study\'s '
-        "evidence by the rules of <code>gilwatt compare</code>: free-threaded vs GIL build, "
-        "Holm-corrected, 95% intervals.</p>"
+        "evidence by the rules of <code>gilwatt compare</code>: free-threaded vs GIL build, one "
+        "estimand per claim, replicates as units; a decided verdict needs 90% of re-draws of the "
+        "study to agree.</p>"
+        + "".join(
+            f'<p class="note">{escape.text(line.strip())}</p>'
+            for line in context_lines(view.context or Context(), measured)
+        )
     )
     if view.data.energy_is_estimate:
         note += '<p class="note warn">Energy here is an estimate from a model, not a measurement: every energy and power finding inherits that.</p>'

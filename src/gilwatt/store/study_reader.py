@@ -13,6 +13,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from gilwatt.store.study_context import StudyContext, read_study_context
+
 _REGION_SQL = """
 SELECT g.run_id, g.region_idx, g.begin_ns, g.end_ns, g.begin_sample_seq, g.end_sample_seq,
        g.process_cpu_begin_ns, g.process_cpu_end_ns, g.gil_begin, g.gil_end,
@@ -84,6 +86,10 @@ class StudyMeasurements:
     """The study-analysis reader of :class:`gilwatt.store.Store`."""
 
     _conn: sqlite3.Connection
+
+    def study_context(self, study_id: int) -> StudyContext:
+        """The hosts' usable CPUs and the interpreters' versions of study ``study_id``."""
+        return read_study_context(self._conn, study_id)
 
     def region_measurements(self, wanted: Mapping[int, str]) -> dict[int, dict[str, Any]]:
         """Per run (run_id -> region name): the region's first row of that name, its boundary

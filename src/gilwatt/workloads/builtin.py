@@ -54,6 +54,8 @@ def _workload(
     *,
     uses_workers: bool = True,
     needs: tuple[str, ...] = (),
+    sharing: str = "independent",
+    sharing_by_variant: Mapping[str, str] | None = None,
 ) -> Workload:
     return Workload(
         name=name,
@@ -66,6 +68,8 @@ def _workload(
         verifies=verifies,
         needs=needs,
         estimate_bytes=estimate,
+        sharing=sharing,
+        sharing_by_variant=dict(sharing_by_variant or {}),
     )
 
 
@@ -199,7 +203,10 @@ def _study() -> list[Workload]:
             _threaded({"matrix_size": 48}, {"matrix_size": 320}, {"matrix_size": 768}),
             "blocks tile all rows once; every row sum of the product against "
             "sum_k A[i][k]*rowsum(B)[k] (exact)",
-            lambda p, w: BASE_BYTES + 40 * _int(p, "matrix_size") ** 2,
+            lambda p, w: (
+                BASE_BYTES + 40 * _int(p, "matrix_size") ** 2
+            ),  # every thread reads all of B
+            sharing="shared-read-only",
         ),
         _workload(
             "nbody",
@@ -218,6 +225,7 @@ def _study() -> list[Workload]:
             "each step: every particle updated once, block-boundary and 8 spread particles "
             "recomputed sequentially; the whole last step recomputed (exact)",
             lambda p, w: BASE_BYTES + 400 * _int(p, "num_particles") * (_int(p, "num_steps") + 1),
+            sharing="shared-read-only",  # every thread reads every position
         ),
         _workload(
             "json_parse",
@@ -229,6 +237,7 @@ def _study() -> list[Workload]:
             "slices tile the records once; bucket counts, sum of id^age and tag count against "
             "values derived from the index without JSON (exact)",
             _per("num_records", 260),
+            sharing="shared-read-only",  # one list of strings, each thread its slice
         ),
         _workload(
             "object_lists_nocopy",
@@ -241,6 +250,7 @@ def _study() -> list[Workload]:
             ),
             "every record upper-case (full scan); boundary and ~1000 spread records exact",
             _per("num_records", 130),
+            sharing="shared-mutable",  # every thread writes into the one list
         ),
         _workload(
             "object_lists_copy",
@@ -254,6 +264,7 @@ def _study() -> list[Workload]:
             "stitched list upper-case (full scan), boundary and ~1000 spread records exact; "
             "input unchanged",
             _per("num_records", 240),
+            sharing="shared-read-only",  # writes go to thread-local lists
         ),
         _workload(
             "object_lists",
@@ -267,6 +278,7 @@ def _study() -> list[Workload]:
             "slices tile the persons once; per slice the list lengths, last name and first and "
             "last persons against values derived from the index (exact)",
             _per("num_records", 500),
+            sharing="shared-read-only",  # new lists per thread
         ),
     ]
 
@@ -348,6 +360,8 @@ def _beyond() -> list[Workload]:
             ),
             "counts and sums per key against the closed form of the arithmetic (exact)",
             lambda p, w: BASE_BYTES + 160 * _int(p, "num_items") + 200 * _int(p, "num_keys"),
+            sharing="shared-mutable",  # shared dicts, locks, a queue
+            sharing_by_variant={"sharded": "independent"},  # per-thread shards, merged after
         ),
         _workload(
             "read_only",
@@ -375,6 +389,7 @@ def _beyond() -> list[Workload]:
             ),
             "pages tiled once; each range's CRC-32 against zlib.crc32 of the same bytes (exact)",
             _read_only_bytes,
+            sharing="shared-read-only",  # one mapped file, threads or processes
         ),
         _workload(
             "mixed_io",

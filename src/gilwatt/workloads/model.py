@@ -32,6 +32,12 @@ FAMILIES = (
     "user",
 )
 PRESETS = ("tiny", "quick", "paper")
+# What a workload's threads share while they run (the claims about contention need it):
+# independent: each thread works on data no other thread touches (one thread: trivially);
+# shared-read-only: threads read objects other threads read too, and write only their own;
+# shared-mutable: threads write objects other threads read or write;
+# unclassified: not declared (user workloads by default): kept out of claims 2 and 4.
+SHARING = ("independent", "shared-read-only", "shared-mutable", "unclassified")
 PARAM_TYPES = ("int", "float", "str")
 
 # Exit codes of the workload contract (see scripts/_harness.py).
@@ -145,6 +151,8 @@ class Workload:
     region: str = "kernel"  # the measured region's marker name
     estimate_bytes: MemoryEstimate | None = field(default=None, compare=False, repr=False)
     source: str = "builtin"  # "builtin" or the TOML file that declared it
+    sharing: str = "unclassified"  # one of SHARING, for every variant not named below
+    sharing_by_variant: Mapping[str, str] = field(default_factory=dict)  # variant -> SHARING
 
     # -- lookup -----------------------------------------------------------------------------
 
@@ -162,6 +170,13 @@ class Workload:
         out: dict[str, Any] = {p.name: raw.pop(p.name, p.default) for p in self.params}
         out["workers"] = list(raw.pop("workers", [1]))
         return out
+
+    def sharing_of(self, params: Mapping[str, Any]) -> str:
+        """The sharing class of a cell with ``params`` (its ``variant`` may set it)."""
+        variant = params.get("variant")
+        if isinstance(variant, str) and variant in self.sharing_by_variant:
+            return self.sharing_by_variant[variant]
+        return self.sharing
 
     # -- cells --------------------------------------------------------------------------------
 
@@ -246,6 +261,8 @@ class Workload:
             "verifies": self.verifies,
             "needs": list(self.needs),
             "source": self.source,
+            "sharing": self.sharing,
+            "sharing_by_variant": dict(self.sharing_by_variant),
             "params": [
                 {
                     "name": p.name,

@@ -6,6 +6,8 @@ file, without touching gilwatt's code::
     script = "dict_churn.py"          # relative to this file
     description = "threads churn a shared dict"
     family = "user"                   # optional; one of gilwatt's families
+    sharing = "shared-mutable"        # optional; independent, shared-read-only, shared-mutable
+                                      # (default unclassified: kept out of claims 2 and 4)
     region = "kernel"                 # optional; the measured region's marker name
     uses_workers = true               # optional; the script then gets --workers N
     verifies = "final dict equals the sequential one"   # optional
@@ -44,6 +46,7 @@ from gilwatt.workloads.model import (
     FAMILIES,
     PARAM_TYPES,
     PRESETS,
+    SHARING,
     MemoryEstimate,
     Param,
     ParamValue,
@@ -51,7 +54,7 @@ from gilwatt.workloads.model import (
 )
 
 TOP_KEYS = (
-    "name", "script", "description", "family", "region", "uses_workers", "verifies", "needs",
+    "name", "script", "description", "family", "sharing", "region", "uses_workers", "verifies", "needs",
     "workers", "params", "presets", "memory",
 )  # fmt: skip
 PARAM_KEYS = ("type", "unit", "default", "help", "min", "max", "choices")
@@ -87,6 +90,9 @@ def _workload(path: Path, data: Mapping[str, Any]) -> Workload:
     family = _text(where, data, "family") or "user"
     if family not in FAMILIES:
         raise ConfigError(f"{where}: family {family!r} is not one of {', '.join(FAMILIES)}.")
+    sharing = _text(where, data, "sharing") or "unclassified"
+    if sharing not in SHARING:
+        raise ConfigError(f"{where}: sharing {sharing!r} is not one of {', '.join(SHARING)}.")
     uses_workers = data.get("uses_workers", True)
     if not isinstance(uses_workers, bool):
         raise ConfigError(f"{where}: uses_workers must be true or false.")
@@ -117,6 +123,7 @@ def _workload(path: Path, data: Mapping[str, Any]) -> Workload:
         verifies=_text(where, data, "verifies") or "(declared by the script)",
         needs=tuple(needs),
         region=_text(where, data, "region") or "kernel",
+        sharing=sharing,
         estimate_bytes=_memory(where, _table(where, data, "memory"), names),
         source=str(path),
     )

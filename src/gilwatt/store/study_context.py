@@ -1,0 +1,60 @@
+"""The setting a study ran in, read from its store: the hosts' usable CPUs and the
+interpreters' versions per mode. The one place the claim decisions read the store beyond
+:mod:`gilwatt.analysis.dataset`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+
+from gilwatt.hostinfo import usable_cpus
+
+_SQL = """
+SELECT DISTINCT sr.mode, h.logical_cpus, h.extra_json, i.version, i.free_threaded
+FROM study_runs sr
+JOIN runs r ON r.run_id = sr.run_id
+JOIN hosts h ON h.host_id = r.host_id
+LEFT JOIN interpreters i ON i.interp_id = r.interp_id
+WHERE sr.study_id = ?
+"""
+
+
+@dataclass(frozen=True)
+class StudyContext:
+    usable_cpus: int | None  # the smallest over the study's hosts; None: no run recorded
+    affinity_cpus: int | None
+    cgroup_cpu_quota: float | None
+    logical_cpus: int | None
+    versions: dict[str, str] = field(default_factory=dict)  # mode -> "3.13.5" / "3.13.5t"
+
+
+def read_study_context(conn: sqlite3.Connection, study_id: int) -> StudyContext:
+    """The context of study ``study_id``; empty fields where the store has no run yet."""
+    usable: list[int] = []
+    affinity: list[int] = []
+    quota: list[float] = []
+    logical: list[int] = []
+    versions: dict[str, str] = {}
+    for mode, logical_cpus, extra_json, version, free_threaded in conn.execute(_SQL, (study_id,)):
+        try:
+            extra = json.loads(extra_json or "{}")
+        except ValueError:
+            extra = {}
+        extra = extra if isinstance(extra, dict) else {}
+        usable.append(usable_cpus(int(logical_cpus or 1), extra))
+        logical.append(int(logical_cpus or 1))
+        if isinstance(extra.get("affinity_cpus"), int):
+            affinity.append(extra["affinity_cpus"])
+        if isinstance(extra.get("cgroup_cpu_quota"), int | float):
+            quota.append(float(extra["cgroup_cpu_quota"]))
+        if version and mode not in versions:
+            versions[mode] = f"{version}{'t' if free_threaded else ''}"
+    return StudyContext(
+        usable_cpus=min(usable) if usable else None,
+        affinity_cpus=min(affinity) if affinity else None,
+        cgroup_cpu_quota=min(quota) if quota else None,
+        logical_cpus=min(logical) if logical else None,
+        versions=versions,
+    )
