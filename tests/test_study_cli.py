@@ -72,8 +72,8 @@ def test_dry_run_prints_the_plan(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert (
         "study 'tiny'" in done.stdout
-        and "3 blocks" in done.stdout
-        and "block 1 order" in done.stdout
+        and "3 replicates" in done.stdout
+        and "replicate 1 order" in done.stdout
     )
     assert not (tmp_path / "study.db").exists()
 

@@ -28,9 +28,11 @@ from study_fakes import (
 )
 
 
-def make_study(tmp_path: Path, text: str = "reps = 2\n") -> ResolvedStudy:
+def make_study(tmp_path: Path, text: str = "reps = 2\n", priming: bool = False) -> ResolvedStudy:
+    """The runner's bookkeeping without priming runs (the priming test turns them on)."""
     gil, ft = fake_pair(tmp_path)
-    spec = parse_spec(text + "\n[workloads.alpha]\n[workloads.seq]\n", "s.toml")
+    head = f"priming = {str(priming).lower()}\n"
+    spec = parse_spec(head + text + "\n[workloads.alpha]\n[workloads.seq]\n", "s.toml")
     return resolve_study(
         spec,
         workloads=fake_workloads(),
@@ -283,3 +285,51 @@ def test_two_studies_cannot_write_one_store_at_once(tmp_path: Path) -> None:
         with pytest.raises(ConfigError, match="being written by another gilwatt study"):
             go(make_study(tmp_path), db, ScriptedProfiler())
     assert go(make_study(tmp_path, "reps = 1\n"), db, ScriptedProfiler()).counts == {"done": 9}
+
+
+def test_priming_runs_come_first_in_each_replicate_and_the_analysis_ignores_them(
+    tmp_path: Path,
+) -> None:
+    study = make_study(tmp_path, priming=True)
+    db = tmp_path / "s.db"
+    profiler = ScriptedProfiler()
+    outcome = go(study, db, profiler)
+    # 3 cells x 3 modes + 2 priming runs (one per interpreter), 2 replicates
+    assert outcome.counts == {"done": 18, "priming": 4} and outcome.launched == 22
+    labels = [r.label for r in profiler.requests]
+    for block in (1, 2):
+        these = [label for label in labels if f"#b{block}" in label]
+        assert [label.endswith("/priming") for label in these[:2]] == [True, True]
+        assert not any(label.endswith("/priming") for label in these[2:])
+    from gilwatt.analysis.dataset import load_study
+
+    data = load_study(str(db))
+    primes = [r for r in data.runs if r.run_key.endswith("/priming")]
+    assert len(primes) == 4 and not any(r.valid for r in primes)
+    assert sum(r.valid for r in data.runs) == 18
+    # resuming a finished study runs nothing, not even priming
+    again = ScriptedProfiler()
+    assert go(study, db, again).launched == 0 and not again.requests
+
+
+def test_pin_prefixes_taskset_for_cells_that_fit_and_leaves_the_others(tmp_path: Path) -> None:
+    study = make_study(tmp_path, "reps = 1\npin = true\n")
+    profiler = ScriptedProfiler()
+    outcome = run_study(
+        study, tmp_path / "s.db", profile_fn=profiler, probe_fn=probe,  # type: ignore[arg-type]
+        sleep=lambda s: None, usable_cpus=1,
+    )  # fmt: skip
+    assert outcome.counts == {"done": 9}
+    first_cpu = str(min(os.sched_getaffinity(0)))
+    for request in profiler.requests:
+        workers = int(request.env["GILWATT_CELL"].split("/w")[1].split("/")[0])
+        if workers == 1:
+            assert request.argv[0].endswith("taskset") and request.argv[1:3] == [
+                "--cpu-list", first_cpu,
+            ]  # fmt: skip
+        else:
+            assert not request.argv[0].endswith("taskset")
+    with Store.open(tmp_path / "s.db") as store:
+        (record,) = Ledger(store).studies()
+    session = record.spec["sessions"][-1]
+    assert session["pin"] is True and session["environment"]["usable_cpus"] == 1

@@ -19,6 +19,7 @@ from gilwatt.errors import ConfigError, GilwattError, UnknownNameError
 from gilwatt.units import format_duration_ns, parse_duration_ns
 
 if TYPE_CHECKING:
+    from gilwatt.study.matrix import PlannedRun
     from gilwatt.study.progress import StudyEvent, StudyOutcome
     from gilwatt.study.resolve import ResolvedStudy
     from gilwatt.study.spec import StudySpec
@@ -30,7 +31,8 @@ EXAMPLE_FILE = Path(gilwatt.__file__).parent / "study" / "suites" / "example.tom
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.epilog = (
-        "Runs go in randomized complete blocks. Run the same command again to resume a stopped "
+        "Runs go in replicates: every cell once, cells shuffled, each cell's modes back to back "
+        "(a block), after one discarded priming run per interpreter. Run the same command again to resume a stopped "
         "study; Ctrl-C stops after the current run (exit 130). A study file's format: "
         f"{EXAMPLE_FILE}."
     )
@@ -61,6 +63,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--reps", type=int, metavar="N", help="blocks: each runs every cell in every mode once"
     )
     parser.add_argument("--workloads", metavar="LIST", help="only these workloads of the suite")
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        default=None,
+        help="pin each cell with N workers <= the usable CPUs to N CPUs (taskset); "
+        "oversubscribed cells stay unpinned",
+    )
     parser.add_argument("--seed", type=int, metavar="N", help="seed of the run order")
     parser.add_argument("--cooldown", metavar="DURATION", help="pause between runs, e.g. 2s")
     parser.add_argument(
@@ -99,12 +108,19 @@ def run(args: argparse.Namespace) -> int:
     report_path = options.report_path(args, store_path)
     if report_path is not None:
         _check_report_path(report_path)  # before any run, like every other input
+    from gilwatt.study import cpus
+
+    usable = cpus.usable_cpus()
+    for line in cpus.warning_lines(study.cells, usable):
+        print(f"gilwatt: warning: {line}", file=sys.stderr)
     if args.dry_run:
         _print_plan(study, store_path, sys.stdout)
         return 0
-    progress = Progress(sys.stderr)
+    progress = Progress(sys.stderr, usable_cpus=usable)
     try:
-        outcome = run_study(study, store_path, force_new=args.force_new, on_event=progress)
+        outcome = run_study(
+            study, store_path, force_new=args.force_new, on_event=progress, usable_cpus=usable
+        )
     except KeyboardInterrupt:
         progress.interrupted(store_path)
         return 130
@@ -153,6 +169,8 @@ def apply_flags(spec: StudySpec, args: argparse.Namespace) -> StudySpec:
         if args.reps < 1:
             raise ConfigError(f"--reps ({args.reps}): must be 1 or more.", hint="e.g. --reps 5")
         spec = spec.override("--reps", reps=args.reps)
+    if getattr(args, "pin", None):
+        spec = spec.override("--pin", pin=True)
     if args.seed is not None:
         if args.seed < 0:
             raise ConfigError(f"--seed ({args.seed}): must be 0 or more.")
@@ -193,20 +211,24 @@ def _print_plan(study: ResolvedStudy, store_path: Path, out: TextIO) -> None:
     from gilwatt.study.matrix import plan
 
     spec = study.spec
-    runs = plan(study.cells, spec.modes, spec.reps, spec.seed)
+    runs = plan(study.cells, spec.modes, spec.reps, spec.seed, priming=spec.priming)
     print(f"study {spec.name!r} ({spec.origin.source}), spec {study.spec_hash()[:12]}", file=out)
     for slot, interp in study.interpreters.items():
         print(
             f"  {slot:<3} {interp.executable} ({interp.version}{', free-threaded' if interp.free_threaded else ''})",
             file=out,
         )
-    print(f"  modes {', '.join(spec.modes)}; {len(study.cells)} cells; {spec.reps} blocks; {len(runs)} runs; "
+    print(f"  modes {', '.join(spec.modes)}; {len(study.cells)} cells; {spec.reps} replicates; {len(runs)} runs; "
           f"seed {spec.seed}; store {store_path}", file=out)  # fmt: skip
     for cell in study.cells:
         print(f"  cell {cell.label()}", file=out)
     print(
-        "  block 1 order: "
-        + ", ".join(f"{r.cell.workload}/w{r.cell.workers}/{r.mode}" for r in runs if r.block == 1),
+        "  replicate 1 order: "
+        + ", ".join(
+            f"{r.cell.workload}/w{r.cell.workers}/{r.mode}{' (priming)' if r.priming else ''}"
+            for r in runs
+            if r.block == 1
+        ),
         file=out,
     )
 
@@ -218,8 +240,9 @@ def _duration(seconds: float | None) -> str:
 class Progress:
     """One line per run on stderr; the running run's line is rewritten in place on a TTY."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, usable_cpus: int | None = None) -> None:
         self.stream = stream
+        self.usable_cpus = usable_cpus
         self.status = StatusLine(stream)
         self.done = 0
         self.total = 0
@@ -248,10 +271,7 @@ class Progress:
             self.write(f"   note: {event.message}")
         elif event.kind == "run-start" and event.run is not None:
             run = event.run
-            self.write(
-                f"{counter} b{run.block} {run.cell.label()} {run.mode}  running...{eta}",
-                final=False,
-            )
+            self.write(f"{counter} {self.label(run)}  running...{eta}", final=False)
         elif event.kind == "run-end" and event.run is not None:
             run = event.run
             took = (
@@ -260,9 +280,15 @@ class Progress:
                 else ""
             )
             why = f" ({event.reason})" if event.reason else ""
-            self.write(
-                f"{counter} b{run.block} {run.cell.label()} {run.mode}  {event.status}{took}{why}{eta}"
-            )
+            self.write(f"{counter} {self.label(run)}  {event.status}{took}{why}{eta}")
+
+    def label(self, run: PlannedRun) -> str:
+        """``b2 factorial max_value=600 w=4 ft`` (+ oversubscribed, priming)."""
+        over = self.usable_cpus is not None and run.cell.workers > self.usable_cpus
+        tags = ("oversubscribed " if over else "") + ("priming " if run.priming else "")
+        return (
+            f"b{run.block} {run.cell.label()} {run.mode}{' (' + tags.strip() + ')' if tags else ''}"
+        )
 
     def interrupted(self, store_path: Path) -> None:
         self.status.clear()

@@ -18,7 +18,9 @@ from typing import Any
 
 from gilwatt.errors import StoreError
 
-STUDY_RUN_FINAL_STATUSES = ("done", "invalid", "failed", "skipped")
+# priming: a discarded warm-up run; disturbed: foreign load during the run (it is rerun).
+# The analysis counts only "done".
+STUDY_RUN_FINAL_STATUSES = ("done", "invalid", "failed", "skipped", "priming", "disturbed")
 STUDY_RUN_STATUSES = ("pending", *STUDY_RUN_FINAL_STATUSES)
 
 

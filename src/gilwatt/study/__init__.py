@@ -13,7 +13,7 @@ order), :mod:`~gilwatt.study.gates` (validity), :mod:`~gilwatt.study.ledger` (th
 """
 
 from gilwatt.study.gates import RunFacts, Verdict, judge
-from gilwatt.study.matrix import Cell, PlannedRun, block_order, block_seed, plan
+from gilwatt.study.matrix import Cell, PlannedRun, block_seed, plan, replicate_order
 from gilwatt.study.progress import StudyEvent, StudyOutcome
 from gilwatt.study.resolve import ResolvedStudy, resolve_study
 from gilwatt.study.runner import child_env, run_study
@@ -29,7 +29,6 @@ __all__ = [
     "StudyOutcome",
     "StudySpec",
     "Verdict",
-    "block_order",
     "block_seed",
     "child_env",
     "judge",
@@ -37,6 +36,7 @@ __all__ = [
     "load_suite",
     "parse_spec",
     "plan",
+    "replicate_order",
     "resolve_study",
     "run_study",
 ]

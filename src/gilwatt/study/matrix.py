@@ -1,9 +1,11 @@
-"""The study matrix: cells, and the order they run in (randomized complete blocks).
+"""The study matrix: cells, and the order they run in (replicates of small blocks).
 
-A *cell* is one workload with concrete parameters and a worker count. Every block runs each
-(cell, mode) exactly once, in an order shuffled with a seed derived from the study seed and
-the block number, so drift and heat hit all modes alike and any block's order can be rebuilt
-from the study seed alone.
+A *cell* is one workload with concrete parameters and a worker count. A *block* is one cell's
+modes run back to back in a shuffled order, so the runs a ratio pairs are seconds apart, not
+minutes. A *replicate* runs every cell's block once, the cells shuffled, after one discarded
+*priming* run per interpreter. Both shuffles use a seed derived from the study seed and the
+replicate number, so any replicate's order can be rebuilt from the study seed alone. (The
+store's ``block`` column holds the replicate number: it is what a cell's modes pair by.)
 """
 
 from __future__ import annotations
@@ -11,11 +13,17 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gilwatt.modes import interpreter_slot
+
 BLOCK_SEED_RULE = "int.from_bytes(sha256(f'gilwatt-block:{seed}:{block}').digest()[:8], 'big')"
+ORDER_RULE = (
+    "random.Random(replicate seed): shuffle the sorted cells, then each cell's sorted modes;"
+    " priming runs first: the first cell's first mode on each interpreter"
+)
 
 
 def canonical_json(value: Any) -> str:
@@ -53,12 +61,13 @@ class Cell:
 
 @dataclass(frozen=True)
 class PlannedRun:
-    """One process launch of the study: a (cell, mode) in a block at a position."""
+    """One process launch of the study: a (cell, mode) in a replicate at a position."""
 
     cell: Cell
     mode: str
-    block: int  # 1-based
-    position: int  # 0-based order inside the block
+    block: int  # the replicate, 1-based
+    position: int  # 0-based order inside the replicate
+    priming: bool = False  # a discarded warm-up run of the mode's interpreter
 
     @property
     def cell_key(self) -> str:
@@ -66,8 +75,12 @@ class PlannedRun:
 
     @property
     def run_key(self) -> str:
-        """Stable identity of (workload, params, workers, mode, block)."""
-        return run_key(self.cell, self.mode, self.block)
+        """Stable identity of (workload, params, workers, mode, replicate[, priming])."""
+        key = run_key(self.cell, self.mode, self.block)
+        return f"{key}{PRIMING_SUFFIX}" if self.priming else key
+
+
+PRIMING_SUFFIX = "/priming"
 
 
 def run_key(cell: Cell, mode: str, block: int) -> str:
@@ -80,26 +93,67 @@ def block_seed(study_seed: int, block: int) -> int:
     return int.from_bytes(digest[:8], "big")
 
 
-def block_order(
-    units: Iterable[tuple[Cell, str]], study_seed: int, block: int
+def replicate_order(
+    cells: Iterable[Cell], modes: Iterable[str], study_seed: int, block: int
 ) -> list[tuple[Cell, str]]:
-    """Every (cell, mode) once, shuffled for this block.
+    """Every (cell, mode) once: the cells shuffled, each cell's modes back to back, shuffled.
 
-    Units are sorted first, so the order depends only on the set of units and the seeds,
+    Cells and modes are sorted first, so the order depends only on the sets and the seeds,
     never on how the spec listed them.
     """
-    ordered = sorted(set(units))
-    random.Random(block_seed(study_seed, block)).shuffle(ordered)
-    return ordered
+    rng = random.Random(block_seed(study_seed, block))
+    ordered_cells = sorted(set(cells))
+    rng.shuffle(ordered_cells)
+    units: list[tuple[Cell, str]] = []
+    for cell in ordered_cells:
+        cell_modes = sorted(set(modes))
+        rng.shuffle(cell_modes)
+        units += [(cell, mode) for mode in cell_modes]
+    return units
+
+
+def priming_units(
+    units: Sequence[tuple[Cell, str]], slot_of: Callable[[str], str]
+) -> list[tuple[Cell, str]]:
+    """One warm-up per interpreter: the replicate's first cell, in the first of its modes
+    that runs on that interpreter."""
+    first = units[0][0] if units else None
+    seen: set[str] = set()
+    primes = []
+    for cell, mode in units:
+        if cell == first and slot_of(mode) not in seen:
+            seen.add(slot_of(mode))
+            primes.append((cell, mode))
+    return primes
+
+
+def replicate(
+    cells: Sequence[Cell],
+    modes: Sequence[str],
+    study_seed: int,
+    block: int,
+    *,
+    priming: bool = True,
+) -> list[PlannedRun]:
+    """The runs of one replicate in order: priming runs, then every cell's block."""
+    units = replicate_order(cells, modes, study_seed, block)
+    primes = priming_units(units, interpreter_slot) if priming else []
+    runs = [PlannedRun(c, m, block, i, priming=True) for i, (c, m) in enumerate(primes)]
+    runs += [PlannedRun(c, m, block, len(primes) + i) for i, (c, m) in enumerate(units)]
+    return runs
 
 
 def plan(
-    cells: Sequence[Cell], modes: Sequence[str], reps: int, study_seed: int
+    cells: Sequence[Cell],
+    modes: Sequence[str],
+    reps: int,
+    study_seed: int,
+    *,
+    priming: bool = True,
+    first: int = 1,
 ) -> list[PlannedRun]:
-    """All runs of the study, block after block, each block in its shuffled order."""
-    units = [(cell, mode) for cell in cells for mode in modes]
+    """All runs of replicates ``first``..``reps``, replicate after replicate."""
     runs: list[PlannedRun] = []
-    for block in range(1, reps + 1):
-        for position, (cell, mode) in enumerate(block_order(units, study_seed, block)):
-            runs.append(PlannedRun(cell, mode, block, position))
+    for block in range(first, reps + 1):
+        runs += replicate(cells, modes, study_seed, block, priming=priming)
     return runs

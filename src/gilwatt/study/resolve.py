@@ -116,6 +116,8 @@ class ResolvedStudy:
             "cooldown_ns": self.spec.cooldown_ns,
             "idle_baseline_ns": self.spec.idle_baseline_ns,
             "timeout_s": self.spec.timeout_s,
+            "priming": self.spec.priming,
+            "pin": self.spec.pin,
             "source": self.spec.origin.source,
         }
 

@@ -20,9 +20,10 @@ from gilwatt.errors import ConfigError, GilwattError, StoreError
 from gilwatt.modes import interpreter_slot
 from gilwatt.profiler import ProfileRequest, ProfileResult
 from gilwatt.store import Store
+from gilwatt.study import cpus
 from gilwatt.study.gates import RunFacts, Verdict, judge
 from gilwatt.study.ledger import FINAL_STATUSES, Ledger
-from gilwatt.study.matrix import PlannedRun
+from gilwatt.study.matrix import PRIMING_SUFFIX, PlannedRun
 from gilwatt.study.progress import EventFn, StudyEvent, StudyOutcome
 from gilwatt.study.resolve import InterpreterLike, ResolvedStudy
 from gilwatt.study.session import Session, open_session
@@ -47,16 +48,25 @@ def run_study(
     profile_fn: ProfileFn | None = None,
     probe_fn: ProbeFn | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    usable_cpus: int | None = None,
 ) -> StudyOutcome:
-    """Run (or resume) ``study`` into the store at ``store_path``; see the module docstring."""
+    """Run (or resume) ``study`` into the store at ``store_path``; see the module docstring.
+
+    ``usable_cpus``: the CPUs runs may use (default: measured here); cells with more workers
+    are oversubscribed, and only the others are pinned (``spec.pin``)."""
+    if usable_cpus is None:
+        usable_cpus = cpus.usable_cpus()
     store = Store.open(store_path)
     try:
         with _lock_store(store_path):
             ledger = Ledger(store)
-            session = open_session(ledger, study, store_path, force_new=force_new)
+            session = open_session(
+                ledger, study, store_path, force_new=force_new, usable_cpus=usable_cpus
+            )
             runner = _Runner(
                 study, store, ledger, session, store_path, on_event, profile_fn, probe_fn, sleep
             )
+            runner.usable_cpus = usable_cpus
             return runner.run()
     finally:
         store.close()
@@ -116,6 +126,8 @@ class _Runner:
         # the executables stay as resolved (the ledger names them); identities are re-probed
         self.executables = {slot: i.executable for slot, i in study.interpreters.items()}
         self.identity: dict[str, InterpreterLike] = dict(study.interpreters)
+        self.usable_cpus = len(cpus.allowed_cpus())
+        self.allowed = cpus.allowed_cpus()
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -126,7 +138,8 @@ class _Runner:
         blocks = sorted({r.block for r in self.session.planned})
         for block in blocks:
             pending = self._pending(block)
-            if not pending:
+            if all(r.priming for r in pending):
+                self._drop_priming(pending)  # its measured runs all finished earlier
                 continue
             self.emit("block", message=f"block {block} of {blocks[-1]}")
             self._check_interpreters(block)
@@ -150,6 +163,12 @@ class _Runner:
             for r in self.session.planned
             if r.block == block and status.get(r.run_key) == "pending"
         ]
+
+    def _drop_priming(self, pending: list[PlannedRun]) -> None:
+        for planned in pending:
+            self.ledger.set_status(
+                self.study_id, planned.run_key, "priming", "not run: its replicate had finished"
+            )
 
     def _pending_count(self) -> int:
         return sum(
@@ -192,8 +211,11 @@ class _Runner:
             return
         workload = self.study.workloads[planned.cell.workload]
         warnings: list[str] = []  # shown only for a run that is not valid: they may explain it
+        argv = workload.argv(executable, planned.cell.params, planned.cell.workers)
+        if self.study.spec.pin:
+            argv = [*cpus.pin_prefix(planned.cell.workers, self.allowed, self.usable_cpus), *argv]
         request = ProfileRequest(
-            argv=workload.argv(executable, planned.cell.params, planned.cell.workers),
+            argv=argv,
             store_path=self.store_path,
             interval_ns=self.study.spec.interval_ns,
             timeout_s=self.study.spec.timeout_s,
@@ -226,10 +248,13 @@ class _Runner:
             verdict = Verdict(
                 "skipped", f"interpreter {executable} disappeared (block {planned.block})"
             )
+        if planned.priming and verdict.status != "pending":
+            why = "" if verdict.status == "done" else f" ({verdict.status}: {verdict.reason})"
+            verdict = Verdict("priming", f"discarded warm-up{why}")
         self.ledger.set_status(
             self.study_id, planned.run_key, verdict.status, verdict.reason, result.run_id
         )
-        if verdict.status != "done":
+        if verdict.status not in ("done", "priming"):
             for text in dict.fromkeys(warnings):
                 self.note(f"{planned.run_key}: {text}")
         self.emit(
@@ -288,6 +313,8 @@ class _Runner:
             verdict = judge(
                 self._facts(run_id), row.mode, self.study.workloads[row.workload].region
             )
+            if verdict.status != "pending" and row.run_key.endswith(PRIMING_SUFFIX):
+                verdict = Verdict("priming", "discarded warm-up (adopted)")
             if verdict.status != "pending":
                 self.ledger.set_status(
                     self.study_id, row.run_key, verdict.status, verdict.reason, run_id

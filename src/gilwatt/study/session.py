@@ -19,7 +19,7 @@ from typing import Any
 from gilwatt import __version__
 from gilwatt.errors import StudyMismatch
 from gilwatt.study.ledger import Ledger, StudyRecord, describe_difference
-from gilwatt.study.matrix import BLOCK_SEED_RULE, PlannedRun, block_seed, plan
+from gilwatt.study.matrix import BLOCK_SEED_RULE, ORDER_RULE, PlannedRun, block_seed, plan
 from gilwatt.study.resolve import ResolvedStudy
 
 
@@ -34,7 +34,12 @@ class Session:
 
 
 def open_session(
-    ledger: Ledger, study: ResolvedStudy, store_path: Path, *, force_new: bool = False
+    ledger: Ledger,
+    study: ResolvedStudy,
+    store_path: Path,
+    *,
+    force_new: bool = False,
+    usable_cpus: int | None = None,
 ) -> Session:
     """Find or create the study and write its planned runs as pending (nothing runs here)."""
     definition = study.definition()
@@ -51,11 +56,14 @@ def open_session(
             {**definition, "sessions": [], "schedule": {}},
             study.spec.seed,
         )
-    planned = plan(study.cells, study.spec.modes, study.spec.reps, study.spec.seed)
+    planned = plan(
+        study.cells, study.spec.modes, study.spec.reps, study.spec.seed, priming=study.spec.priming
+    )
     spec = dict(record.spec)
-    spec["sessions"] = [*spec.get("sessions", []), _session_entry(study)]
+    spec["sessions"] = [*spec.get("sessions", []), _session_entry(study, usable_cpus)]
     spec["schedule"] = {
         "rule": BLOCK_SEED_RULE,
+        "order": ORDER_RULE,
         "block_seeds": {
             str(b): block_seed(study.spec.seed, b)
             for b in range(1, max(study.spec.reps, _blocks(spec)) + 1)
@@ -85,7 +93,7 @@ def _mismatch(store_path: Path, other: StudyRecord, definition: dict[str, Any]) 
     )
 
 
-def _session_entry(study: ResolvedStudy) -> dict[str, Any]:
+def _session_entry(study: ResolvedStudy, usable_cpus: int | None) -> dict[str, Any]:
     """What this session ran with: settings that may change between sessions, and the machine."""
     try:
         affinity = sorted(os.sched_getaffinity(0))
@@ -100,6 +108,7 @@ def _session_entry(study: ResolvedStudy) -> dict[str, Any]:
             "platform": platform.platform(),
             "cpu_count": os.cpu_count(),
             "affinity": affinity,
+            "usable_cpus": usable_cpus,
             # inherited variables that change how a target interpreter behaves
             "inherited": {k: v for k, v in sorted(os.environ.items()) if k.startswith("PYTHON")},
         },

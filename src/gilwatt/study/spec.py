@@ -36,6 +36,8 @@ TOP_KEYS = (
     "idle_baseline",
     "interval",
     "timeout",
+    "priming",
+    "pin",
 )
 WORKLOAD_KEYS = ("params", "workers")
 
@@ -73,6 +75,8 @@ class StudySpec:
     idle_baseline_ns: int = 0
     interval_ns: int = DEFAULT_INTERVAL_NS
     timeout_s: float | None = DEFAULT_TIMEOUT_S
+    priming: bool = True  # one discarded warm-up run per interpreter per replicate
+    pin: bool = False  # pin cells with workers <= usable CPUs to their own CPUs
     origin: Origin = field(default_factory=lambda: Origin("(defaults)"), compare=False)
 
     def where(self, *keys: str, value: object = None) -> str:
@@ -171,6 +175,7 @@ class _SpecReader:
                 changes[attr] = self.duration((key,), data[key], allow_zero=True)
         if "interval" in data:
             changes["interval_ns"] = self.duration(("interval",), data["interval"], rates=True)
+        changes.update(self.flags(data, ("priming", "pin")))
         if "timeout" in data:
             timeout_ns = (
                 self.duration(("timeout",), data["timeout"], allow_zero=True)
@@ -179,6 +184,19 @@ class _SpecReader:
             )
             changes["timeout_s"] = timeout_ns / 1e9 if timeout_ns else None
         return replace(spec, **changes)
+
+    def flags(self, data: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, bool]:
+        found = {}
+        for key in keys:
+            if key in data:
+                if not isinstance(data[key], bool):
+                    raise self.fail(
+                        (key,),
+                        f"{key} ({data[key]!r}): must be true or false.",
+                        f"Write {key} = true.",
+                    )
+                found[key] = data[key]
+        return found
 
     def check_keys(
         self, table: Mapping[str, Any], keys: tuple[str, ...], valid: tuple[str, ...]
