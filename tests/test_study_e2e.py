@@ -43,7 +43,10 @@ def pair() -> tuple[str, str]:
 def study_args(pair: tuple[str, str], db: Path, *extra: str) -> list[str]:
     return [
         sys.executable, "-m", "gilwatt", "study", "--suite", "tiny", "--python", ",".join(pair),
-        "--workloads", WORKLOADS, "-o", str(db), "--no-report", *extra,
+        "--workloads", WORKLOADS, "-o", str(db), "--no-report",
+        # these tests are about resuming and gates, not foreign load: another process on a
+        # shared machine must not turn their runs into disturbed reruns
+        "--max-foreign-cpu", "64", *extra,
     ]  # fmt: skip
 
 
@@ -240,7 +243,8 @@ def test_a_workload_missing_its_dependency_is_skipped_and_the_study_goes_on(tmp_
     db = tmp_path / "study.db"
     done = run(
         [sys.executable, "-m", "gilwatt", "study", "--suite", "tiny", "--python", bare, "--modes", "gil",
-         "--workloads", "numpy_blas,bubble_sort", "--reps", "1", "-o", str(db), "--no-report"]
+         "--workloads", "numpy_blas,bubble_sort", "--reps", "1", "-o", str(db), "--no-report",
+         "--max-foreign-cpu", "64"]
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     rows = {key.split("{")[0]: v for key, v in ledger(db).items() if not key.endswith("/priming")}

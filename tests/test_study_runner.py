@@ -333,3 +333,24 @@ def test_pin_prefixes_taskset_for_cells_that_fit_and_leaves_the_others(tmp_path:
         (record,) = Ledger(store).studies()
     session = record.spec["sessions"][-1]
     assert session["pin"] is True and session["environment"]["usable_cpus"] == 1
+
+
+def test_a_resumed_study_runs_the_reruns_an_earlier_session_planned(tmp_path: Path) -> None:
+    from gilwatt.study.session import open_session
+
+    study = make_study(tmp_path, "reps = 1\n")
+    db = tmp_path / "s.db"
+    go(study, db, ScriptedProfiler())
+    with Store.open(db) as store:
+        ledger = Ledger(store)
+        row = ledger.rows(1)[0]
+        # what the runner does with a disturbed run when the study is killed right after it
+        ledger.set_status(1, row.run_key, "disturbed", "disturbed: foreign CPU 0.90 cores")
+        original = next(
+            p for p in open_session(ledger, study, db).planned if p.run_key == row.run_key
+        )
+        ledger.plan(1, [original.rerun(99)], lambda m: study.interpreter_for(m).executable)
+    second = ScriptedProfiler()
+    outcome = go(study, db, second)
+    assert [r.label for r in second.requests] == [f"{row.run_key}~r1"]
+    assert outcome.counts == {"done": 9, "disturbed": 1} and outcome.planned == 10

@@ -70,6 +70,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="pin each cell with N workers <= the usable CPUs to N CPUs (taskset); "
         "oversubscribed cells stay unpinned",
     )
+    parser.add_argument(
+        "--max-foreign-cpu",
+        type=float,
+        metavar="CORES",
+        help="a run during which the rest of the machine used more CPU than this is marked "
+        "disturbed, left out of the analysis and rerun (default 0.1)",
+    )
     parser.add_argument("--seed", type=int, metavar="N", help="seed of the run order")
     parser.add_argument("--cooldown", metavar="DURATION", help="pause between runs, e.g. 2s")
     parser.add_argument(
@@ -169,8 +176,7 @@ def apply_flags(spec: StudySpec, args: argparse.Namespace) -> StudySpec:
         if args.reps < 1:
             raise ConfigError(f"--reps ({args.reps}): must be 1 or more.", hint="e.g. --reps 5")
         spec = spec.override("--reps", reps=args.reps)
-    if getattr(args, "pin", None):
-        spec = spec.override("--pin", pin=True)
+    spec = _machine_flags(spec, args)
     if args.seed is not None:
         if args.seed < 0:
             raise ConfigError(f"--seed ({args.seed}): must be 0 or more.")
@@ -183,6 +189,20 @@ def apply_flags(spec: StudySpec, args: argparse.Namespace) -> StudySpec:
         spec = spec.override("--interval", interval_ns=options.interval_ns(args.interval))
     if args.timeout is not None:
         spec = spec.override("--timeout", timeout_s=options.timeout_s(args.timeout))
+    return spec
+
+
+def _machine_flags(spec: StudySpec, args: argparse.Namespace) -> StudySpec:
+    """--max-foreign-cpu and --pin."""
+    if getattr(args, "max_foreign_cpu", None) is not None:
+        if not args.max_foreign_cpu >= 0:
+            raise ConfigError(
+                f"--max-foreign-cpu ({args.max_foreign_cpu:g}): must be 0 or more cores.",
+                hint="e.g. --max-foreign-cpu 0.1",
+            )
+        spec = spec.override("--max-foreign-cpu", max_foreign_cpu=args.max_foreign_cpu)
+    if getattr(args, "pin", None):
+        spec = spec.override("--pin", pin=True)
     return spec
 
 

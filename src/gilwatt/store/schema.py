@@ -10,6 +10,8 @@ same transaction as the new version number, so a file is always at one version o
   RSS peak from VmHWM); table ``run_summaries`` (whole-run figures computed when a run
   finishes, so a study of 1,000 runs is summarised without rescanning its samples); index
   ``study_runs_by_run`` (run -> study row lookups).
+- 3 (gilwatt 0.1.0): table ``run_machine`` (the machine's state around each study run: load,
+  runnable threads, steal, foreign CPU, MHz, temperature).
 
 To change the layout: edit schema.sql (new columns at the end of their table), bump
 SCHEMA_VERSION, add a line above and an entry to UPGRADES that turns version N-1 into N, and
@@ -29,7 +31,7 @@ from pathlib import Path
 from gilwatt import __version__
 from gilwatt.errors import ConfigError, FormatVersionError, StoreError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MEMORY = ":memory:"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_S = 30.0  # a study runner and a report may open the same file at once
@@ -62,9 +64,17 @@ def _upgrade_1_to_2(conn: sqlite3.Connection) -> None:
     )
 
 
+def _upgrade_2_to_3(conn: sqlite3.Connection) -> None:
+    # the new table exactly as schema.sql writes it, so fresh and upgraded files match
+    for statement in _statements(schema_sql()):
+        if statement.startswith(("CREATE TABLE IF NOT EXISTS run_machine", "-- The machine")):
+            conn.execute(statement)
+
+
 # version N -> the function that turns a version N file into version N + 1
 UPGRADES: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _upgrade_1_to_2,
+    2: _upgrade_2_to_3,
 }
 
 

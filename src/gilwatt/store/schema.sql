@@ -1,4 +1,4 @@
--- gilwatt store, schema version 2 (store/schema.py has the version history and the upgrades).
+-- gilwatt store, schema version 3 (store/schema.py has the version history and the upgrades).
 -- This file is always the newest layout; a new store is created from it. Columns added by an
 -- upgrade go at the end of their table so fresh and upgraded files have the same column order.
 -- Counters are cumulative raw values in base units; rates and deltas are computed on read.
@@ -231,6 +231,17 @@ CREATE TABLE IF NOT EXISTS study_runs (
     run_id      INTEGER REFERENCES runs(run_id),
     PRIMARY KEY (study_id, run_key)
 ) WITHOUT ROWID;
+
+-- The machine around one study run (v3): what else ran, and the CPU's state. NULL: unreadable.
+CREATE TABLE IF NOT EXISTS run_machine (
+    run_id            INTEGER PRIMARY KEY REFERENCES runs(run_id),
+    load1             REAL,     -- /proc/loadavg, 1 min, at the run's end
+    procs_running     INTEGER,  -- runnable threads machine-wide just before the launch (gilwatt's excluded)
+    steal_cores       REAL,     -- hypervisor steal over the run, in cores
+    foreign_cpu_cores REAL,     -- machine busy - tree CPU - sampler CPU over the region, in cores
+    cpu_mhz           REAL,     -- mean over cores at the run's end
+    temp_c            REAL      -- hottest thermal zone at the run's end
+);
 
 CREATE TABLE IF NOT EXISTS idle_baselines (
     study_id    INTEGER,

@@ -244,3 +244,54 @@ class StoreStudies:
             "SELECT block FROM idle_baselines WHERE study_id = ?", (study_id,)
         )
         return {int(r[0]) for r in rows}
+
+    # -- machine state around study runs -------------------------------------------------------
+
+    def add_run_machine(self, run_id: int, row: Sequence[float | int | None]) -> None:
+        """(load1, procs_running, steal_cores, foreign_cpu_cores, cpu_mhz, temp_c) of one run."""
+        self._study_update(
+            "INSERT OR REPLACE INTO run_machine (run_id, load1, procs_running, steal_cores,"
+            " foreign_cpu_cores, cpu_mhz, temp_c) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (run_id, *row),
+        )
+
+    def run_machine(self, study_id: int) -> dict[int, tuple[Any, ...]]:
+        """run_id -> (load1, procs_running, steal_cores, foreign_cpu_cores, cpu_mhz, temp_c)
+        of the study's runs that have a machine row."""
+        rows = self._conn.execute(
+            "SELECT m.run_id, m.load1, m.procs_running, m.steal_cores, m.foreign_cpu_cores,"
+            " m.cpu_mhz, m.temp_c FROM run_machine m JOIN runs r ON r.run_id = m.run_id"
+            " WHERE r.study_id = ?",
+            (study_id,),
+        )
+        return {int(r[0]): tuple(r[1:]) for r in rows}
+
+    def region_cpu(self, run_id: int, begin_ns: int, end_ns: int) -> tuple[int, int, int, int]:
+        """Over the two samples with core readings that bracket [begin_ns, end_ns] (the last at
+        or before the begin, the first at or after the end; else the run's first and last):
+        (span_ns, machine busy ticks of all cores, tree CPU ns, cores). Zeros when the run
+        has fewer than two such samples."""
+        rows = self._conn.execute(
+            "SELECT s.seq, s.t_ns, s.cpu_ns FROM samples s WHERE s.run_id = ?1 AND s.seq IN"
+            " (SELECT DISTINCT seq FROM core_samples WHERE run_id = ?1) ORDER BY s.t_ns",
+            (run_id,),
+        ).fetchall()
+        if len(rows) < 2:
+            return (0, 0, 0, 0)
+        before = [r for r in rows if r[1] <= begin_ns]
+        after = [r for r in rows if r[1] >= end_ns]
+        first = before[-1] if before else rows[0]
+        last = after[0] if after else rows[-1]
+        if last[1] <= first[1]:
+            return (0, 0, 0, 0)
+        busy = [self._machine_busy(run_id, seq) for seq in (first[0], last[0])]
+        ticks = sum(busy[1][c] - busy[0].get(c, busy[1][c]) for c in busy[1])
+        return (int(last[1] - first[1]), int(ticks), int(last[2] - first[2]), len(busy[1]))
+
+    def _machine_busy(self, run_id: int, seq: int) -> dict[int, int]:
+        """Each core's cumulative busy ticks read at sample ``seq``."""
+        rows = self._conn.execute(
+            "SELECT core, busy_ticks FROM core_samples WHERE run_id = ? AND seq = ?",
+            (run_id, seq),
+        ).fetchall()
+        return {int(c): int(b) for c, b in rows}

@@ -14,7 +14,7 @@ import hashlib
 import json
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from gilwatt.modes import interpreter_slot
@@ -68,6 +68,7 @@ class PlannedRun:
     block: int  # the replicate, 1-based
     position: int  # 0-based order inside the replicate
     priming: bool = False  # a discarded warm-up run of the mode's interpreter
+    attempt: int = 0  # > 0: a rerun of a disturbed run
 
     @property
     def cell_key(self) -> str:
@@ -75,12 +76,25 @@ class PlannedRun:
 
     @property
     def run_key(self) -> str:
-        """Stable identity of (workload, params, workers, mode, replicate[, priming])."""
+        """Stable identity of (workload, params, workers, mode, replicate[, priming][, rerun])."""
         key = run_key(self.cell, self.mode, self.block)
-        return f"{key}{PRIMING_SUFFIX}" if self.priming else key
+        key = f"{key}{PRIMING_SUFFIX}" if self.priming else key
+        return f"{key}{RERUN_MARK}{self.attempt}" if self.attempt else key
+
+    def rerun(self, position: int) -> PlannedRun:
+        return replace(self, position=position, attempt=self.attempt + 1)
 
 
 PRIMING_SUFFIX = "/priming"
+RERUN_MARK = "~r"  # run_key~r1: the first rerun of run_key
+
+
+def parse_rerun(key: str) -> tuple[str, int]:
+    """(the original run key, the attempt) of a run key."""
+    base, mark, attempt = key.rpartition(RERUN_MARK)
+    if mark and attempt.isdigit():
+        return base, int(attempt)
+    return key, 0
 
 
 def run_key(cell: Cell, mode: str, block: int) -> str:

@@ -118,6 +118,7 @@ class ResolvedStudy:
             "timeout_s": self.spec.timeout_s,
             "priming": self.spec.priming,
             "pin": self.spec.pin,
+            "max_foreign_cpu": self.spec.max_foreign_cpu,
             "source": self.spec.origin.source,
         }
 

@@ -13,6 +13,7 @@ import fcntl
 import os
 import time
 from collections.abc import Callable
+from dataclasses import astuple
 from pathlib import Path
 from typing import IO, Any
 
@@ -20,7 +21,7 @@ from gilwatt.errors import ConfigError, GilwattError, StoreError
 from gilwatt.modes import interpreter_slot
 from gilwatt.profiler import ProfileRequest, ProfileResult
 from gilwatt.store import Store
-from gilwatt.study import cpus
+from gilwatt.study import cpus, machine
 from gilwatt.study.gates import RunFacts, Verdict, judge
 from gilwatt.study.ledger import FINAL_STATUSES, Ledger
 from gilwatt.study.matrix import PRIMING_SUFFIX, PlannedRun
@@ -118,8 +119,9 @@ class _Runner:
             sleep,
         )
         self.study_id = session.record.study_id
-        self.keys = {r.run_key for r in session.planned}
-        self.total = len(session.planned)
+        self.planned = list(session.planned)  # reruns of disturbed runs are appended
+        self.keys = {r.run_key for r in self.planned}
+        self.total = len(self.planned)
         self.launched = 0
         self.started = time.monotonic()
         self.notes: list[str] = []
@@ -135,19 +137,18 @@ class _Runner:
         self.emit("start", message="resumed" if self.session.resumed else "new")
         self._close_stale_runs()
         self._adopt_orphans()
-        blocks = sorted({r.block for r in self.session.planned})
+        blocks = sorted({r.block for r in self.planned})
         for block in blocks:
             pending = self._pending(block)
             if all(r.priming for r in pending):
                 self._drop_priming(pending)  # its measured runs all finished earlier
                 continue
-            self.emit("block", message=f"block {block} of {blocks[-1]}")
+            self.emit("block", message=f"replicate {block} of {blocks[-1]}")
             self._check_interpreters(block)
             self._idle_baseline(block)
-            for planned in self._pending(block):
-                if self.ledger.status(self.study_id, planned.run_key) != "pending":
-                    continue  # skipped meanwhile (its interpreter went away)
-                self._run_one(planned)
+            # one at a time from the ledger: a disturbed run adds its rerun to this replicate
+            while pending := self._pending(block):
+                self._run_one(pending[0])
                 if self.study.spec.cooldown_ns and self._pending_count():
                     self.sleep(self.study.spec.cooldown_ns / 1e9)
         self.emit("end")
@@ -158,11 +159,7 @@ class _Runner:
 
     def _pending(self, block: int) -> list[PlannedRun]:
         status = {r.run_key: r.status for r in self.ledger.rows(self.study_id)}
-        return [
-            r
-            for r in self.session.planned
-            if r.block == block and status.get(r.run_key) == "pending"
-        ]
+        return [r for r in self.planned if r.block == block and status.get(r.run_key) == "pending"]
 
     def _drop_priming(self, pending: list[PlannedRun]) -> None:
         for planned in pending:
@@ -229,6 +226,8 @@ class _Runner:
         self.emit("run-start", run=planned)
         began = time.monotonic()
         self.launched += 1
+        before = machine.snapshot()
+        own_before = machine.own_cpu_ns()
         try:
             result = self.profile_fn(request)
         except KeyboardInterrupt:
@@ -243,6 +242,10 @@ class _Runner:
             return
         facts = self._facts(result.run_id, result.stderr_tail)
         verdict = judge(facts, mode, workload.region)
+        own_cpu_ns = machine.own_cpu_ns() - own_before
+        disturbed = self._machine(result, before, own_cpu_ns, facts, workload.region)
+        if disturbed and verdict.status == "done" and not planned.priming:
+            verdict = Verdict("disturbed", disturbed)
         gone = verdict.status in ("invalid", "skipped") and not os.access(executable, os.X_OK)
         if gone:  # it failed because the interpreter went away while it started
             verdict = Verdict(
@@ -254,7 +257,7 @@ class _Runner:
         self.ledger.set_status(
             self.study_id, planned.run_key, verdict.status, verdict.reason, result.run_id
         )
-        if verdict.status not in ("done", "priming"):
+        if verdict.status not in ("done", "priming", "disturbed"):
             for text in dict.fromkeys(warnings):
                 self.note(f"{planned.run_key}: {text}")
         self.emit(
@@ -264,10 +267,51 @@ class _Runner:
             reason=verdict.reason,
             duration_s=time.monotonic() - began,
         )
+        if verdict.status == "disturbed":
+            self._rerun(planned)
         if gone:
             self._interpreter_gone(executable, verdict.reason)
         if result.status == "interrupted":
             raise KeyboardInterrupt
+
+    def _machine(
+        self,
+        result: ProfileResult,
+        before: machine.Snapshot,
+        own_cpu_ns: int,
+        facts: RunFacts,
+        region: str,
+    ) -> str | None:
+        """Store the machine's state around the run; the reason it is disturbed, if it is."""
+        after = machine.snapshot()
+        foreign = allowance = None
+        measured = [r for r in facts.regions if r.name == region]
+        if measured:
+            span = (min(r.begin_ns for r in measured), max(r.end_ns for r in measured))
+            counters = machine.RegionCpu(*self.store.region_cpu(result.run_id, *span))
+            if counters.cores:
+                foreign, allowance = machine.foreign_cpu_cores(
+                    counters, own_cpu_ns, result.summary.wall_ns
+                )
+        row = machine.state(before, after, result.summary.wall_ns, foreign)
+        self.store.add_run_machine(result.run_id, astuple(row))
+        if foreign is None or allowance is None:
+            return None
+        return machine.disturbed_reason(foreign, allowance, self.study.spec.max_foreign_cpu)
+
+    def _rerun(self, planned: PlannedRun) -> None:
+        """Run a disturbed run again at the end of its replicate, at most MAX_RERUNS times."""
+        if planned.attempt >= machine.MAX_RERUNS:
+            self.note(f"{planned.run_key}: disturbed {planned.attempt + 1} times; not rerun again")
+            return
+        position = 1 + max(r.position for r in self.planned if r.block == planned.block)
+        again = planned.rerun(position)
+        self.ledger.plan(
+            self.study_id, [again], lambda mode: self.executables[interpreter_slot(mode)]
+        )
+        self.planned.append(again)
+        self.keys.add(again.run_key)
+        self.total += 1
 
     def _launch_failed(
         self, planned: PlannedRun, executable: str, exc: BaseException, duration_s: float

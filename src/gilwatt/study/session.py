@@ -11,15 +11,22 @@ import os
 import platform
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from gilwatt import __version__
 from gilwatt.errors import StudyMismatch
-from gilwatt.study.ledger import Ledger, StudyRecord, describe_difference
-from gilwatt.study.matrix import BLOCK_SEED_RULE, ORDER_RULE, PlannedRun, block_seed, plan
+from gilwatt.study.ledger import Ledger, StudyRecord, StudyRunRow, describe_difference
+from gilwatt.study.matrix import (
+    BLOCK_SEED_RULE,
+    ORDER_RULE,
+    PlannedRun,
+    block_seed,
+    parse_rerun,
+    plan,
+)
 from gilwatt.study.resolve import ResolvedStudy
 
 
@@ -74,7 +81,20 @@ def open_session(
     added = ledger.plan(
         record.study_id, planned, lambda mode: study.interpreter_for(mode).executable
     )
+    planned = _with_reruns(planned, ledger.rows(record.study_id))
     return Session(ledger.study(record.study_id), planned, resumed, added)
+
+
+def _with_reruns(planned: list[PlannedRun], rows: list[StudyRunRow]) -> list[PlannedRun]:
+    """The plan with the reruns earlier sessions added (of disturbed runs), in run order."""
+    by_key = {r.run_key: r for r in planned}
+    extra = []
+    for row in rows:
+        base, attempt = parse_rerun(row.run_key)
+        if attempt and base in by_key:
+            original = by_key[base]
+            extra.append(replace(original, position=row.position, attempt=attempt))
+    return sorted([*planned, *extra], key=lambda r: (r.block, r.position))
 
 
 def _blocks(spec: dict[str, Any]) -> int:

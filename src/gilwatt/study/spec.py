@@ -38,6 +38,7 @@ TOP_KEYS = (
     "timeout",
     "priming",
     "pin",
+    "max_foreign_cpu",
 )
 WORKLOAD_KEYS = ("params", "workers")
 
@@ -77,6 +78,7 @@ class StudySpec:
     timeout_s: float | None = DEFAULT_TIMEOUT_S
     priming: bool = True  # one discarded warm-up run per interpreter per replicate
     pin: bool = False  # pin cells with workers <= usable CPUs to their own CPUs
+    max_foreign_cpu: float = 0.1  # cores; a run above it is disturbed and rerun
     origin: Origin = field(default_factory=lambda: Origin("(defaults)"), compare=False)
 
     def where(self, *keys: str, value: object = None) -> str:
@@ -176,6 +178,8 @@ class _SpecReader:
         if "interval" in data:
             changes["interval_ns"] = self.duration(("interval",), data["interval"], rates=True)
         changes.update(self.flags(data, ("priming", "pin")))
+        if "max_foreign_cpu" in data:
+            changes["max_foreign_cpu"] = self.cores(("max_foreign_cpu",), data["max_foreign_cpu"])
         if "timeout" in data:
             timeout_ns = (
                 self.duration(("timeout",), data["timeout"], allow_zero=True)
@@ -184,6 +188,15 @@ class _SpecReader:
             )
             changes["timeout_s"] = timeout_ns / 1e9 if timeout_ns else None
         return replace(spec, **changes)
+
+    def cores(self, keys: tuple[str, ...], value: object) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise self.fail(
+                keys,
+                f"{keys[-1]} ({value!r}): must be a number of cores >= 0.",
+                f"Write e.g. {keys[-1]} = 0.1.",
+            )
+        return float(value)
 
     def flags(self, data: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, bool]:
         found = {}
