@@ -479,3 +479,31 @@ def test_a_resumed_auto_study_keeps_its_spent_alpha_and_repeats_no_run_or_look(
     assert outcome.replicates == 4 and outcome.stopped
     labels = [r.label for r in first.requests[:-1] + second.requests]
     assert len(labels) == len(set(labels)) == 4 * 9  # no run measured twice
+
+
+def test_a_bimodal_cell_gets_another_replicate_before_a_decided_study_stops(
+    tmp_path: Path,
+) -> None:
+    study = make_study(tmp_path, 'reps = "auto"\nmax_reps = 10\n')
+
+    def slow_once(request: ProfileRequest) -> Outcome:
+        # one cell's gil runs take twice as long in replicate 2: two machine states
+        slow = request.label.startswith("seq") and "/gil#b2" in request.label
+        return Outcome(region_ns=2_000_000 if slow else 1_000_000)
+
+    events: list[StudyEvent] = []
+    outcome = run_study(
+        study, tmp_path / "s.db", profile_fn=ScriptedProfiler(slow_once), probe_fn=probe,  # type: ignore[arg-type]
+        sleep=lambda s: None, look_fn=lambda i, a: {1: "confirms"}, on_event=events.append,
+    )  # fmt: skip
+    assert outcome.replicates == 4 and outcome.stopped == "every claim decided or not testable"
+    with Store.open(tmp_path / "s.db") as store:
+        (record,) = Ledger(store).studies()
+    from gilwatt.study import sequential
+
+    looks = sequential.recorded(record.spec)
+    assert [x.replicate for x in looks] == [3, 4]
+    assert looks[0].stop == "" and len(looks[0].bimodal) == 1
+    assert looks[0].bimodal[0].startswith("seq") and looks[0].bimodal[0].endswith("/w1/gil")
+    assert looks[1].bimodal == ()  # flagged once: it does not hold the study forever
+    assert any("bimodal (max/min 2.00 within the mode)" in e.message for e in events)

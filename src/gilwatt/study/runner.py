@@ -209,7 +209,19 @@ class _Runner:
             stop = sequential.stop_reason(
                 verdicts, block, spec.max_reps, budget_left_s=budget_left, replicate_s=typical
             )
-            look = sequential.Look(block, alpha, sequential.spent(looks) + alpha, verdicts, stop)
+            regions = {name: w.region for name, w in self.study.workloads.items()}
+            bimodal = sequential.bimodal_cells(
+                self.store.study_region_walls(self.study_id), regions
+            )
+            flagged = {c for x in looks for c in x.bimodal}
+            new = [c for c in bimodal if c not in flagged]
+            for cell in new:
+                self.note(f"{cell}: bimodal (max/min {bimodal[cell]:.2f} within the mode)")
+            if new and stop == sequential.DECIDED_STOP:
+                stop = ""  # a newly bimodal cell gets another replicate first
+            look = sequential.Look(
+                block, alpha, sequential.spent(looks) + alpha, verdicts, stop, tuple(new)
+            )
             doc = dict(record.spec)
             doc["looks"] = [*(x.to_json() for x in looks), look.to_json()]
             doc["sequential"] = sequential.PLAN_NAME

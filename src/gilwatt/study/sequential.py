@@ -29,6 +29,7 @@ from scipy import stats as sps
 ALPHA = 0.05  # the claims' error rate (decide.ALPHA)
 FIRST_LOOK = 3  # replicates before the first look: 2 df for a t interval
 DECIDED = frozenset({"confirms", "contradicts", "mixed", "not testable"})
+DECIDED_STOP = "every claim decided or not testable"
 PLAN_NAME = (
     "Lan-DeMets O'Brien-Fleming-like alpha spending over max_reps; per-look alpha = increment"
 )
@@ -53,6 +54,7 @@ class Look:
     spent: float  # cumulative, this look included
     verdicts: Mapping[int, str]
     stop: str = ""
+    bimodal: tuple[str, ...] = ()  # cells flagged at this look (max/min within a mode > 1.5)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -61,6 +63,7 @@ class Look:
             "spent": self.spent,
             "verdicts": {str(k): v for k, v in sorted(self.verdicts.items())},
             "stop": self.stop,
+            "bimodal": list(self.bimodal),
         }
 
     @classmethod
@@ -72,6 +75,7 @@ class Look:
             float(doc["spent"]),
             verdicts,
             str(doc.get("stop", "")),
+            tuple(str(c) for c in doc.get("bimodal", [])),
         )
 
 
@@ -105,12 +109,29 @@ def stop_reason(
 ) -> str:
     """Why the study stops after this look ("" to run another replicate)."""
     if all_decided(verdicts):
-        return "every claim decided or not testable"
+        return DECIDED_STOP
     if replicate >= max_reps:
         return f"max-reps ({max_reps}) reached"
     if budget_left_s is not None and replicate_s is not None and replicate_s > budget_left_s:
         return "the budget would not hold another replicate"
     return ""
+
+
+BIMODAL_RATIO = 1.5  # max/min of a cell's region time within one mode
+
+
+def bimodal_cells(
+    walls: Sequence[tuple[str, str, int, str, int, str, int]], region_of: Mapping[str, str]
+) -> dict[str, float]:
+    """Cells whose measured-region time within one mode spreads more than BIMODAL_RATIO
+    (max/min over replicates): ``workload{params}/wN/mode`` -> the ratio. Such a cell was
+    measured in two machine states (the README's 0.54 s vs 1.08 s); it gets another replicate."""
+    times: dict[str, list[int]] = {}
+    for workload, params, workers, mode, _block, region, wall_ns in walls:
+        if region == region_of.get(workload) and wall_ns > 0:
+            times.setdefault(f"{workload}{params}/w{workers}/{mode}", []).append(wall_ns)
+    spread = {cell: max(v) / min(v) for cell, v in times.items() if len(v) >= 2}
+    return {cell: r for cell, r in sorted(spread.items()) if r > BIMODAL_RATIO}
 
 
 # Per-run seconds of a preset on a 2-core machine (README's tables), for estimates before
