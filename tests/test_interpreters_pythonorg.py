@@ -86,6 +86,17 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+
+
+@pytest.fixture(autouse=True)
+def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test servers are on 127.0.0.1: a proxy from the environment must not get between."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
 @pytest.fixture
 def served() -> Iterator[tuple[Served, str]]:
     """(what is served, the base URL): an HTTP server on a free port of 127.0.0.1."""
@@ -363,6 +374,34 @@ def test_an_unanswered_connection_gives_up_after_the_connect_timeout(cache: Path
         for sock in [server, *fillers]:
             sock.close()
     assert 0.9 < elapsed_s < 4
+
+
+def test_a_host_name_lookup_that_hangs_gives_up_after_the_connect_timeout(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    released = threading.Event()
+
+    def hanging_lookup(*args: object, **kwargs: object) -> list[object]:
+        released.wait(30)  # a resolver whose DNS server never answers
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging_lookup)
+    started = time.monotonic()
+    try:
+        with pytest.raises(
+            pythonorg.DownloadUnavailable, match=r"^host name not resolved within 1 s$"
+        ):
+            pythonorg.fetch_release(
+                VERSION,
+                _cached(),
+                pythonorg.usable_checksums(VERSION, DIGEST),
+                base_url="https://python-mirror.invalid/ftp",
+                progress=lambda e: None,
+                connect_timeout_s=1.0,
+            )
+    finally:
+        released.set()
+    assert 0.9 < time.monotonic() - started < 4
 
 
 def test_a_server_that_never_answers_gives_up_after_the_read_timeout(cache: Path) -> None:

@@ -28,6 +28,9 @@ KNOWN_SHA = "93e583f243454e6e9e4588ca2c2662206ad961659863277afcdb96801647d640"
 @pytest.fixture(autouse=True)
 def no_python_org(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """python.org is replaced by a port that refuses connections: these tests never download."""
+    for name in ("http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         refused = f"http://127.0.0.1:{sock.getsockname()[1]}/ftp/python"

@@ -15,8 +15,10 @@ import os
 import re
 import socket
 import ssl
+import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -71,6 +73,7 @@ def fetch_release(
     if not expected:
         raise DownloadUnavailable(f"no known sha256 for Python-{version}.tar.xz: pass --sha256 HEX")
     url = release_url(version, base_url)
+    _resolve_within(url, connect_timeout_s)
     part = target.with_name(target.name + ".part")
     target.parent.mkdir(parents=True, exist_ok=True)
     opener = _opener(read_timeout_s)
@@ -94,6 +97,33 @@ def fetch_release(
             f"sha256 mismatch for {url}: the download is {digest}, expected {wanted}.",
             hint="The download was deleted. Retry, use another mirror (--url BASE), or pass --tarball PATH.",
         )
+
+
+def _resolve_within(url: str, timeout_s: float) -> None:
+    """Look the host up with a deadline: the OS resolver is not bound by socket timeouts, and a
+    machine whose DNS server cannot be reached would otherwise wait far longer than 5 s."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname
+    if not host or (
+        urllib.request.getproxies().get(parts.scheme) and not urllib.request.proxy_bypass(host)
+    ):
+        return  # the proxy resolves it
+    outcome: list[OSError | None] = []
+
+    def lookup() -> None:
+        try:
+            socket.getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)
+            outcome.append(None)
+        except OSError as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=lookup, name="gilwatt-resolve", daemon=True)
+    worker.start()
+    worker.join(timeout_s)
+    if not outcome:  # the lookup goes on in its daemon thread, unheeded
+        raise DownloadUnavailable(f"host name not resolved within {timeout_s:g} s")
+    if outcome[0] is not None:
+        raise DownloadUnavailable(_why(outcome[0], timeout_s, "host name not resolved"))
 
 
 def _download(
