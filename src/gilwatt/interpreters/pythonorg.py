@@ -35,6 +35,7 @@ ATTEMPTS = 3  # connections per download when one breaks off mid-way (each resum
 CHUNK_BYTES = 256 << 10
 PROGRESS_EVERY_S = 0.5
 
+NO_CHECKSUM = "no known sha256; pass --sha256 HEX"  # nothing is downloaded then
 _RELEASE_DIR_RE = re.compile(r"^\d+\.\d+\.\d+")
 
 
@@ -71,7 +72,7 @@ def fetch_release(
     InterpreterError when it delivered something whose sha256 is not the release's.
     """
     if not expected:
-        raise DownloadUnavailable(f"no known sha256 for Python-{version}.tar.xz: pass --sha256 HEX")
+        raise DownloadUnavailable(NO_CHECKSUM)
     url = release_url(version, base_url)
     _resolve_within(url, connect_timeout_s)
     part = target.with_name(target.name + ".part")

@@ -49,7 +49,7 @@ def check_available(
         return
     if pythonorg.usable_checksums(version, sha256):
         return
-    tried = [_download_tried(version, base_url, "no known sha256; pass --sha256 HEX")]
+    tried = [_download_tried(version, base_url, pythonorg.NO_CHECKSUM)]
     try:
         debian.package_for(version)
     except debian.DebianUnavailable as exc:
