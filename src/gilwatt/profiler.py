@@ -65,6 +65,7 @@ class ProfileRequest:
     linger_s: float = 2.0  # how long to keep sampling descendants still alive after the root exits
     base_env: dict[str, str] | None = None  # the environment to start from (default os.environ)
     handle_signals: bool = True  # catch SIGINT/SIGTERM (main thread only) to stop the target
+    thread_hook: bool = True  # report every Python thread's start and end (gilwatt.threadhook)
 
 
 @dataclass
@@ -200,7 +201,10 @@ class _Run:
         )  # fmt: skip
         self.run_id = run_id
         try:
-            target = launcher.launch(self.argv, env=self.env, cwd=req.cwd, subreaper=subreaper)
+            target = launcher.launch(
+                self.argv, env=self.env, cwd=req.cwd, subreaper=subreaper,
+                thread_hook=req.thread_hook,
+            )  # fmt: skip
         except BaseException:
             store.delete_run(run_id)  # nothing ran: leave no half-written run behind
             raise
@@ -210,17 +214,16 @@ class _Run:
                 env={**req.env, **target.env_set},
             )  # fmt: skip
             if meter is not None:
+                if hasattr(meter, "follow_tree"):  # a model: bill the run its own CPU only
+                    meter.follow_tree()
                 store.add_energy_zones(run_id, meter.zones)
             return self._supervise(target, meter)
         finally:
             target.close()
 
     def _open_meter(self) -> Any:
-        try:
-            from gilwatt.energy import open_meter
-        except ImportError:
-            self.warn("energy: gilwatt.energy is not available; no energy figures")
-            return None
+        from gilwatt.energy import open_meter
+
         try:
             meter = open_meter(Path("/"), model=self.req.energy_model, cpu_tdp_w=self.req.cpu_tdp_w)
         except ConfigError:

@@ -66,7 +66,7 @@ class EnergyMeterLike(Protocol):
 
     estimate: bool
 
-    def sample(self, t_ns: int, core_ticks: Any) -> tuple[int, dict[str, int]]: ...
+    def sample(self, t_ns: int, core_ticks: Any, *args: Any) -> tuple[int, dict[str, int]]: ...
 
 
 @dataclass
@@ -98,6 +98,19 @@ class _Thread:
         self.last_ns = t_ns
         self.ctx_vol = 0
         self.ctx_inv = 0
+
+
+class _Hooked:
+    """A thread as the in-process hook reported it (gilwatt.threadhook): exact start, end, CPU."""
+
+    __slots__ = ("cpu_ns", "end_ns", "name", "pid", "start_ns")
+
+    def __init__(self, pid: int, name: str, start_ns: int | None) -> None:
+        self.pid = pid
+        self.name = name
+        self.start_ns = start_ns
+        self.end_ns: int | None = None
+        self.cpu_ns: int | None = None
 
 
 class _Proc:
@@ -148,7 +161,12 @@ class TreeSampler:
         self.root_pid = root_pid
         self.session = session
         self.meter = meter
-        self.meter_every_tick = meter is not None and not getattr(meter, "estimate", True)
+        # RAPL is read at every tick; a model that follows the tree's CPU too (its machine-wide
+        # zone is fed when the per-core ticks are read, on the status tier).
+        self.meter_follows_tree = bool(getattr(meter, "follows_tree", False))
+        self.meter_every_tick = meter is not None and (
+            not getattr(meter, "estimate", True) or self.meter_follows_tree
+        )
         self.fs = root
         self.use_clock = use_clock and root == Path("/")
         self.memory_interval_ns = memory_interval_ns
@@ -161,6 +179,7 @@ class TreeSampler:
         self.dirty_procs: set[int] = set()
         self.dirty_threads: dict[int, _Thread] = {}
         self.thread_pid: dict[int, int] = {}
+        self.hooked: dict[int, _Hooked] = {}  # tid -> what the thread hook reported
         self.warnings: list[str] = []
         # Time and switches of processes gilwatt reaped itself (their rusage, children included).
         self.reaped_user_ns = self.reaped_sys_ns = 0
@@ -349,6 +368,28 @@ class TreeSampler:
             self._live = [p.pid for p in self.procs.values() if p.state != "Z"]
         return self._live
 
+    def thread_event(self, event: Any) -> None:
+        """A thread's start (kind S) or end (X) from the thread hook: exact times and CPU.
+
+        No /proc read: a thread that lives between two ticks is recorded all the same.
+        """
+        hooked = self.hooked.get(event.tid)
+        if hooked is None or (event.kind == "S" and hooked.end_ns is not None):
+            start = event.t_ns if event.kind == "S" else None
+            hooked = self.hooked[event.tid] = _Hooked(event.pid, event.name, start)
+        hooked.pid = event.pid
+        if event.name:
+            hooked.name = event.name
+        if event.kind == "X":
+            hooked.end_ns = event.t_ns
+            hooked.cpu_ns = event.thread_cpu_ns
+        self.thread_pid.setdefault(event.tid, event.pid)
+        if event.tid not in self.dirty_threads:
+            pid = self.thread_pid[event.tid]
+            proc = self.procs.get(pid) or self.gone.get(pid)
+            seen = proc.threads.get(event.tid) if proc is not None else None
+            self.dirty_threads[event.tid] = seen or _Thread(event.tid, -1, event.t_ns)
+
     # -- sampling ---------------------------------------------------------------------------------
 
     def sample(self, trigger: str = "tick", scheduled_ns: int | None = None, reads: int = 0) -> int:
@@ -358,7 +399,9 @@ class TreeSampler:
         seq = self.seq
         self.seq = seq + 1
         rows = self.rows
+        cores_read = False
         if reads or t_ns >= self.next_due_ns:
+            cores_read = True
             reads = self._due(t_ns, scheduled_ns, trigger, reads)
             cores = self.cores = self.cpu.read()
             core_rows = rows.cores
@@ -373,11 +416,6 @@ class TreeSampler:
         own, rss, vms = self._read_processes(seq, t_ns, reads)
         if reads & (CTX | SMAPS):
             self._read_status(t_ns, reads)
-        energy: int | None = None
-        if self.meter is not None and (reads or self.meter_every_tick):
-            energy, zones = self.meter.sample(t_ns, self.cores)
-            for zone, value in zones.items():
-                rows.energy.append((seq, zone, value))
         if self._slow_stale:
             self._sum_slow()
         child_user, child_sys, user_ticks, ticks, swap, threads = self._slow
@@ -395,6 +433,14 @@ class TreeSampler:
                 user = cpu - last_sys
             system = cpu - user
             self.last = (cpu, user, system)
+        energy: int | None = None
+        if self.meter is not None and (reads or self.meter_every_tick):
+            if self.meter_follows_tree:
+                energy, zones = self.meter.sample(t_ns, self.cores if cores_read else (), cpu)
+            else:
+                energy, zones = self.meter.sample(t_ns, self.cores)
+            for zone, value in zones.items():
+                rows.energy.append((seq, zone, value))
         vol, inv = self.ctx
         rows.samples.append(
             (seq, t_ns, scheduled_ns, trigger, cpu, user, system, rss, vms, swap, threads,
@@ -632,13 +678,22 @@ class TreeSampler:
             p = self.procs.get(pid) or self.gone[pid]
             procs.append((pid, p.ppid or None, p.cmdline, p.first_ns, p.last_ns, p.cpu_ns,
                           p.hwm_bytes or None, p.vm_peak_bytes or None))  # fmt: skip
-        threads = [
-            (t.tid, self.thread_pid.get(t.tid, 0), t.name, t.first_ns, t.last_ns)
-            for t in self.dirty_threads.values()
-        ]
+        threads = [self._thread_row(t) for t in self.dirty_threads.values()]
         self.dirty_procs = set()
         self.dirty_threads = {}
         return rows, procs, threads
+
+    def _thread_row(self, t: _Thread) -> tuple[Any, ...]:
+        """(tid, pid, name, first_ns, last_ns, cpu_ns, start_ns, end_ns): seen from /proc,
+        merged with the hook's exact start, end and CPU when it reported the thread."""
+        h = self.hooked.get(t.tid)
+        pid = self.thread_pid.get(t.tid, 0)
+        if h is None:
+            return (t.tid, pid, t.name, t.first_ns, t.last_ns, t.cpu_ns or None, None, None)
+        first = min(t.first_ns, h.start_ns or t.first_ns)
+        last = max(t.last_ns, h.end_ns or t.last_ns)
+        cpu = max(t.cpu_ns, h.cpu_ns or 0) or None
+        return (t.tid, h.pid, h.name or t.name, first, last, cpu, h.start_ns, h.end_ns)
 
     def peak_hwm_bytes(self) -> int:
         """The highest VmHWM read of any process of the tree (exact up to the last read)."""

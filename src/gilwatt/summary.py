@@ -1,7 +1,9 @@
 """The end-of-run summary of ``gilwatt profile`` as text lines (pure: no printing, no I/O).
 
 CPU utilisation is in cores (1.0 = one core busy all the time), not a share of the machine.
-Energy from a model is marked as an estimate. Region rows use the same figures as the run,
+Energy from a model is marked as an estimate. Peak RSS is the largest single process's (exact
+when the kernel's ru_maxrss stands); the tree's memory is the peak of its summed PSS and USS,
+sampled, and labelled so: a sum of RSS would count pages shared after fork once per process. Region rows use the same figures as the run,
 read between the region's boundary samples.
 """
 
@@ -168,13 +170,15 @@ def format_summary(
         f"  utilisation  mean {cores(s.mean_cpu_util)} cores, peak {cores(s.peak_cpu_util)} cores;"
         f" core balance {s.core_balance:.2f} (1 = even across {info.host.logical_cpus} cores)"
     )
+    threads_kind = "exact, from the thread hook" if s.max_threads_exact else "sampled"
     lines.append(
-        f"  threads      max {s.max_threads}; context switches {s.ctx_voluntary} voluntary,"
-        f" {s.ctx_involuntary} involuntary"
+        f"  threads      max {s.max_threads} ({threads_kind}); context switches"
+        f" {s.ctx_voluntary} voluntary, {s.ctx_involuntary} involuntary"
     )
     lines.append(
-        f"  memory       peak RSS {size(s.peak_rss_bytes)} ({_peak_kind(info)}), peak VMS {size(s.peak_vms_bytes)},"
-        f" USS {size(s.peak_uss_bytes)}, PSS {size(s.peak_pss_bytes)}"
+        f"  memory       peak RSS {size(s.peak_rss_bytes)} (largest process, {_peak_kind(s)});"
+        f" tree peaks, sampled: PSS {size(s.peak_pss_bytes)}, USS {size(s.peak_uss_bytes)};"
+        f" peak VMS {size(s.peak_vms_bytes)}"
     )
     lines.append(
         f"  energy       {_energy(s.energy_uj, s.energy_source, info.idle_power_w, s.wall_ns)}"
@@ -192,10 +196,9 @@ def format_summary(
     return lines
 
 
-def _peak_kind(info: RunInfo) -> str:
-    """'exact' when the kernel's account stands; the profiler warns when it could not."""
-    sampled = any(w.startswith("peak RSS is the highest VmHWM") for w in info.warnings)
-    return "highest VmHWM read" if sampled else "exact"
+def _peak_kind(summary: RunSummary) -> str:
+    """'exact' only when the kernel's account (ru_maxrss) stands."""
+    return "exact" if summary.peak_rss_exact else "highest VmHWM read"
 
 
 def _ending(info: RunInfo) -> str:

@@ -86,6 +86,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--memory-interval", default="1s", help="USS/PSS (smaps_rollup) interval (default 1s)"
     )
     how.add_argument(
+        "--no-thread-hook",
+        action="store_true",
+        help="do not load gilwatt's thread hook into Python targets (then threads shorter than "
+        "--thread-interval may be missed, and the thread count is sampled)",
+    )
+    how.add_argument(
         "--timeout", metavar="T", help="stop the target after this long (e.g. 60s); exit 124"
     )
     how.add_argument(
@@ -228,7 +234,7 @@ def run(args: argparse.Namespace) -> int:
         interpreter=interp.info() if interp is not None else None, label=args.label,
         passthrough=not args.quiet, stdout_sink=err if args.json else sys.stdout.buffer,
         stderr_sink=err, idle_baseline_s=idle, cpu_tdp_w=args.cpu_tdp,
-        energy_model=args.energy_model,
+        energy_model=args.energy_model, thread_hook=not args.no_thread_hook,
         on_warning=lambda text: print(f"gilwatt: warning: {text}", file=sys.stderr, flush=True),
     )  # fmt: skip
     try:
