@@ -32,12 +32,12 @@ def work(k):
     x = 0
     for i in range(k):
         x += i * i
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 with region("kernel"):
     ts = [threading.Thread(target=work, args=(n // threads,)) for _ in range(threads)]
     [t.start() for t in ts]
     [t.join() for t in ts]
-print(time.perf_counter() - t0)
+print(time.perf_counter() - t0, time.process_time() - c0)
 """
 
 
@@ -50,17 +50,17 @@ def work(k):
     x = 0
     for i in range(k):
         x += i * i
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 with region("kernel"):
     for _ in range(rounds):
         ts = [threading.Thread(target=work, args=(n // threads // rounds,)) for _ in range(threads)]
         [t.start() for t in ts]
         [t.join() for t in ts]
-print(time.perf_counter() - t0)
+print(time.perf_counter() - t0, time.process_time() - c0)
 """
 
 
-def unprofiled(python: str, script: Path, n: int, threads: int) -> float:
+def unprofiled(python: str, script: Path, n: int, threads: int) -> tuple[float, float]:
     from gilwatt.launcher import shim_dir
 
     env = dict(os.environ, PYTHONPATH=str(shim_dir()))
@@ -68,10 +68,11 @@ def unprofiled(python: str, script: Path, n: int, threads: int) -> float:
     done = subprocess.run(
         [python, str(script), str(n), str(threads)], env=env, capture_output=True, check=True
     )
-    return float(done.stdout)
+    wall, cpu = done.stdout.split()
+    return float(wall), float(cpu)
 
 
-def profiled(python: str, script: Path, n: int, threads: int, store: Path) -> float:
+def profiled(python: str, script: Path, n: int, threads: int, store: Path) -> tuple[float, float]:
     from gilwatt.profiler import ProfileRequest, profile
     from gilwatt.store import Store
 
@@ -81,7 +82,8 @@ def profiled(python: str, script: Path, n: int, threads: int, store: Path) -> fl
     )  # fmt: skip
     result = profile(request)
     with Store.open(store) as s:
-        return float(s.output(result.run_id, "stdout"))
+        wall, cpu = s.output(result.run_id, "stdout").split()
+        return float(wall), float(cpu)
 
 
 def main() -> None:
@@ -105,7 +107,7 @@ def main() -> None:
     args = parser.parse_args()
     args.python = args.python or default_target_python()
     rng = random.Random(args.seed)
-    ratios, plain, under = [], [], []
+    ratios, plain, under, cpu_ratios = [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "target.py"
         script.write_text(CHURN if args.target == "churn" else TARGET)
@@ -113,15 +115,17 @@ def main() -> None:
         for i in range(args.pairs):
             first_profiled = rng.random() < 0.5
             if first_profiled:
-                p = profiled(args.python, script, args.n, args.threads, Path(tmp) / "p.db")
-                u = unprofiled(args.python, script, args.n, args.threads)
+                p, pc = profiled(args.python, script, args.n, args.threads, Path(tmp) / "p.db")
+                u, uc = unprofiled(args.python, script, args.n, args.threads)
             else:
-                u = unprofiled(args.python, script, args.n, args.threads)
-                p = profiled(args.python, script, args.n, args.threads, Path(tmp) / "p.db")
+                u, uc = unprofiled(args.python, script, args.n, args.threads)
+                p, pc = profiled(args.python, script, args.n, args.threads, Path(tmp) / "p.db")
             ratios.append(p / u)
+            cpu_ratios.append(pc / uc)
             plain.append(u)
             under.append(p)
             print(f"  pair {i + 1:2d}: unprofiled {u:.4f} s, profiled {p:.4f} s, ratio {p / u:.4f}"
+                  f" (target's own CPU: ratio {pc / uc:.4f})"
                   f" ({'profiled first' if first_profiled else 'unprofiled first'})")  # fmt: skip
     median = statistics.median(ratios)
     q = (
@@ -135,6 +139,13 @@ def main() -> None:
     print(
         f"  median kernel time: unprofiled {statistics.median(plain):.4f} s, profiled {statistics.median(under):.4f} s"
     )
+    qc = (
+        statistics.quantiles(cpu_ratios, n=4)
+        if len(cpu_ratios) >= 4
+        else [min(cpu_ratios), max(cpu_ratios)]
+    )
+    print(f"  the target's own CPU (process_time), profiled / unprofiled: median"
+          f" {statistics.median(cpu_ratios):.4f} (quartiles {qc[0]:.4f} .. {qc[-1]:.4f})")  # fmt: skip
     if args.target == "churn":
         threads_made = 500 * args.threads
         print(f"  {threads_made} threads started and ended per run (thread hook on)")
