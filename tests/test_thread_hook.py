@@ -111,3 +111,25 @@ def test_the_hook_runs_on_python_3_9(tmp_path: Path) -> None:
     result = run(tmp_path, SEQUENTIAL.replace("range(40)", "range(3)"), python=str(PY39))
     assert result.status == "ok"
     assert query(tmp_path, "SELECT count(*) FROM threads WHERE end_ns IS NOT NULL")[0][0] == 4
+
+
+def test_a_forked_child_reports_its_threads_under_its_own_pid(tmp_path: Path) -> None:
+    code = """
+    import os, threading
+    pid = os.fork()
+    if pid == 0:
+        t = threading.Thread(target=lambda: None, name="in-child")
+        t.start(); t.join()
+        os._exit(0)
+    os.waitpid(pid, 0)
+    print(pid)
+    """
+    result = run(tmp_path, code)
+    assert result.status == "ok"
+    child = int(output(tmp_path).decode())
+    assert query(tmp_path, "SELECT pid FROM threads WHERE name = 'in-child'") == [(child,)]
+    # the child's one thread at the fork is reported as starting there, under the child's pid
+    hooked = query(
+        tmp_path, "SELECT count(*) FROM threads WHERE pid = ? AND start_ns IS NOT NULL", (child,)
+    )
+    assert hooked == [(2,)]

@@ -14,8 +14,9 @@ The target gets the write end of the marker pipe (``GILWATT_MARKER_FD=fd:inode``
 ``gilwatt/markers.py`` and ``gilwatt/threadhook.py``, so any interpreter can ``import
 gilwatt.markers`` without installing anything. With the thread hook (the default), a
 ``site/sitecustomize.py`` directory comes first: it loads the program's own sitecustomize,
-then reports every Python thread's start and end (:mod:`gilwatt.threadhook`). Its stdout and
-stderr are pipes that the profiler drains.
+then reports every Python thread's start and end (:mod:`gilwatt.threadhook`) over a pipe of
+its own (``GILWATT_THREAD_FD``), read at ticks. Its stdout and stderr are pipes that the
+profiler drains.
 
 A watchdog (:class:`Watchdog`, a small ``sh``) outlives gilwatt: it holds the read end of a
 pipe whose only write end is gilwatt's, and when that closes without a ``done`` line (gilwatt
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import fcntl
 import hashlib
 import os
 import shutil
@@ -50,6 +52,9 @@ PR_GET_TIMERSLACK = 30
 SETSID_SEED_BYTES = 4 << 20  # ru_maxrss at or below this may be setsid's, not the target's
 SITE_DIR = "site"  # the shim's sitecustomize directory (the thread hook)
 THREAD_HOOK_ENV = "GILWATT_THREAD_HOOK"
+THREAD_FD_ENV = "GILWATT_THREAD_FD"
+F_SETPIPE_SZ = 1031
+THREAD_PIPE_BYTES = 1 << 20  # about 9,000 thread events between two reads (the default max)
 
 
 # The watchdog: reads the target's session id, then waits. A "done" line means gilwatt ended
@@ -141,16 +146,17 @@ class Launched:
     env_set: dict[str, str] = field(default_factory=dict)  # the variables gilwatt set
     _popen: subprocess.Popen[bytes] | None = None
     watchdog: Watchdog | None = None
+    thread_fd: int = -1  # the thread hook's pipe (read at ticks); -1 without the hook
 
     def close(self) -> None:
         if self.watchdog is not None:
             self.watchdog.disarm()
             self.watchdog = None
-        for fd in (self.stdout_fd, self.stderr_fd, self.marker_fd, self.pidfd):
+        for fd in (self.stdout_fd, self.stderr_fd, self.marker_fd, self.thread_fd, self.pidfd):
             if fd is not None and fd >= 0:
                 with contextlib.suppress(OSError):
                     os.close(fd)
-        self.stdout_fd = self.stderr_fd = self.marker_fd = -1
+        self.stdout_fd = self.stderr_fd = self.marker_fd = self.thread_fd = -1
         self.pidfd = None
 
 
@@ -277,8 +283,13 @@ def launch(
     marker_r, marker_w = os.pipe2(os.O_CLOEXEC)
     out_r, out_w = os.pipe2(os.O_CLOEXEC)
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
-    for fd in (marker_r, out_r, err_r):
-        os.set_blocking(fd, False)
+    thread_r, thread_w = os.pipe2(os.O_CLOEXEC) if thread_hook else (-1, -1)
+    for fd in (marker_r, out_r, err_r, thread_r):
+        if fd >= 0:
+            os.set_blocking(fd, False)
+    if thread_r >= 0:
+        with contextlib.suppress(OSError):  # a larger buffer: the hook never waits for a read
+            fcntl.fcntl(thread_r, F_SETPIPE_SZ, THREAD_PIPE_BYTES)
     shim = shim_dir()
     env = dict(env)
     front = [str(shim / SITE_DIR), str(shim)] if thread_hook else [str(shim)]
@@ -288,8 +299,10 @@ def launch(
     }
     if thread_hook:
         env_set[THREAD_HOOK_ENV] = "1"
+        env_set[THREAD_FD_ENV] = f"{thread_w}:{os.fstat(thread_w).st_ino}"
     else:
         env.pop(THREAD_HOOK_ENV, None)
+        env.pop(THREAD_FD_ENV, None)
     env.update(env_set)
     setsid = shutil.which("setsid") if subreaper else None
     watchdog = Watchdog()  # before the target (and before `before`: it is our child too)
@@ -300,16 +313,19 @@ def launch(
     spawn_argv = [setsid, "-f", *argv] if setsid else argv
     try:
         popen = subprocess.Popen(
-            spawn_argv, stdout=out_w, stderr=err_w, pass_fds=(marker_w,), env=env, cwd=cwd,
+            spawn_argv, stdout=out_w, stderr=err_w, env=env, cwd=cwd,
+            pass_fds=(marker_w, thread_w) if thread_w >= 0 else (marker_w,),
             start_new_session=not setsid,
         )  # fmt: skip
     except OSError as exc:
-        for fd in (marker_r, marker_w, out_r, out_w, err_r, err_w):
-            os.close(fd)
+        for fd in (marker_r, marker_w, out_r, out_w, err_r, err_w, thread_r, thread_w):
+            if fd >= 0:
+                os.close(fd)
         watchdog.disarm()
         raise RunError(f"cannot start {argv[0]!r}: {exc.strerror}.") from exc
-    for fd in (marker_w, out_w, err_w):
-        os.close(fd)
+    for fd in (marker_w, out_w, err_w, thread_w):
+        if fd >= 0:
+            os.close(fd)
     pid = popen.pid
     direct: subprocess.Popen[bytes] | None = popen
     if setsid:
@@ -317,8 +333,9 @@ def launch(
         found = sorted(_own_children() - before)
         mine = [c for c in found if _session_of(c) == c] or found
         if code != 0 or not mine:
-            for fd in (marker_r, out_r, err_r):
-                os.close(fd)
+            for fd in (marker_r, out_r, err_r, thread_r):
+                if fd >= 0:
+                    os.close(fd)
             watchdog.disarm()
             raise RunError(f"cannot start {argv[0]!r}: setsid exited with {code}.")
         pid = mine[0]
@@ -335,7 +352,7 @@ def launch(
         pid=pid, session=pid, start_ns=start_ns, started_unix_ns=started_unix_ns,
         stdout_fd=out_r, stderr_fd=err_r, marker_fd=marker_r, pidfd=pidfd,
         seed_rss_bytes=seed, via_setsid=bool(setsid), env_set=env_set, _popen=direct,
-        watchdog=watchdog,
+        watchdog=watchdog, thread_fd=thread_r,
     )  # fmt: skip
 
 

@@ -328,6 +328,7 @@ class _Run:
                 k += 1 + late
                 deadline = start + k * interval
                 self._reap_orphans(sampler)
+                self._read_threads(target)
                 if now >= next_flush:
                     self._flush(sampler, everything=self.flushes % REFRESH_FLUSHES == 0)
                     next_flush = now + FLUSH_NS
@@ -396,8 +397,15 @@ class _Run:
         if rusage is not None:
             sampler.account_reaped(target.pid, rusage)
         self._reap_orphans(sampler)
+        self._read_threads(target)
         sampler.sample("final", None, STATUS | CTX)
         return status, rusage
+
+    def _read_threads(self, target: launcher.Launched) -> None:
+        """The thread hook's events so far (its pipe is read here, at ticks, never waited on)."""
+        if target.thread_fd >= 0 and not self.markers.read_threads(target.thread_fd):
+            os.close(target.thread_fd)  # every writer has closed it: nothing more will come
+            target.thread_fd = -1
 
     def _reap_orphans(self, sampler: TreeSampler) -> None:
         for pid in sampler.zombie_orphans():
@@ -458,6 +466,7 @@ class _Run:
         else:
             status = "ok"
         columns: dict[str, Any] = self._kernel_account(target, sampler, rusage)
+        self._read_threads(target)  # descendants' last events, if any came after the root's
         self._flush(sampler)
         if sampler is not None:
             store.add_regions(run_id, region_rows(self.markers.pairer.regions, sampler))

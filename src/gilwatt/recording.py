@@ -93,6 +93,7 @@ class MarkerReceiver:
     def __init__(self, sampler: TreeSampler | None) -> None:
         self.sampler = sampler
         self.splitter = LineSplitter()
+        self.thread_splitter = LineSplitter()
         self.pairer = RegionPairer()
         self.rows: list[tuple[Any, ...]] = []  # not yet written
         self.count = 0  # rows so far: the next row's idx
@@ -132,6 +133,31 @@ class MarkerReceiver:
             )  # fmt: skip
             self.count += 1
         return bool(data)
+
+    def read_threads(self, fd: int) -> bool:
+        """The thread hook's pipe: everything it holds now (no waiting); False at its end.
+
+        Read at ticks rather than watched: a line carries its own time, and a program that
+        starts thousands of threads would otherwise wake gilwatt thousands of times a second.
+        """
+        while True:
+            try:
+                data = os.read(fd, READ_CHUNK)
+            except BlockingIOError:
+                return True
+            lines = self.thread_splitter.feed(data) if data else self.thread_splitter.finish()
+            for line in lines:
+                if not line:
+                    continue
+                try:
+                    event = parse_line(line)
+                except (ValueError, UnicodeDecodeError) as exc:
+                    self.pairer.garbled(line, str(exc))
+                    continue
+                if event.kind in THREAD_KINDS and self.sampler is not None:
+                    self.sampler.thread_event(event)
+            if len(data) < READ_CHUNK:
+                return bool(data)
 
     def take_rows(self) -> list[tuple[Any, ...]]:
         rows, self.rows = self.rows, []

@@ -2,7 +2,9 @@
 
 gilwatt's sampler reads /proc from outside, so a thread that lives between two reads is
 never seen. This hook is loaded by the ``sitecustomize`` gilwatt puts first on the target's
-``PYTHONPATH`` and reports, over the marker pipe (:mod:`gilwatt.markers`), every Python thread's
+``PYTHONPATH`` and reports, in the marker protocol (:mod:`gilwatt.markers`) over a pipe of its
+own (``GILWATT_THREAD_FD``, which gilwatt reads at its ticks instead of waking up for every
+line: a program that starts thousands of threads costs it no extra wake-ups), every Python thread's
 start (``S``) and end (``X``) with its native id, name, CLOCK_MONOTONIC time and, at the end,
 its CPU time (``time.thread_time_ns()``). The main thread's start is reported when the hook is
 installed, its end from ``atexit``; a forked child reports its one thread again under its pid.
@@ -34,7 +36,10 @@ if TYPE_CHECKING:
     from typing import Any
 
 ENV = "GILWATT_THREAD_HOOK"  # "1": the launcher asked for the hook
+ENV_FD = "GILWATT_THREAD_FD"  # the thread events' pipe, "fd:inode" like GILWATT_MARKER_FD
 _installed = False
+_fd = markers._open_channel(ENV_FD)
+_pid = os.getpid()  # kept up to date at fork (os.getpid is a system call)
 
 
 def _name_json(name: str) -> str:
@@ -45,17 +50,18 @@ def _name_json(name: str) -> str:
 
 
 def _event(kind: str, name: str, cpu_ns: int) -> None:
-    fd = markers._fd
+    global _fd
+    fd = _fd
     if fd is None:
         return
     line = '%s\t%s\t%d\t%d\t0\t%d\t0\t%d\t-\t{"n": %s}\n' % (
-        markers.PROTOCOL, kind, os.getpid(), threading.get_native_id(), time.monotonic_ns(),
+        markers.PROTOCOL, kind, _pid, threading.get_native_id(), time.monotonic_ns(),
         cpu_ns, _name_json(name[:200]),
     )  # fmt: skip
     try:
         os.write(fd, line.encode("utf-8", "replace"))
     except OSError:
-        markers._fd = None  # gilwatt went away: the program goes on, unrecorded
+        _fd = None  # gilwatt went away: the program goes on, unrecorded
 
 
 def _started(name: str) -> None:
@@ -67,9 +73,9 @@ def _ended(name: str) -> None:
 
 
 def install() -> bool:
-    """Wrap thread start-up; report the main thread. False when there is no marker pipe."""
+    """Wrap thread start-up; report the main thread. False when there is no thread pipe."""
     global _installed
-    if _installed or markers._fd is None:
+    if _installed or _fd is None:
         return False
     _installed = True
     inner = threading.Thread._bootstrap_inner  # type: ignore[attr-defined]
@@ -110,4 +116,6 @@ def _main_ended() -> None:
 
 
 def _forked() -> None:
+    global _pid
+    _pid = os.getpid()
     _started(threading.current_thread().name)
