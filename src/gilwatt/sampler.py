@@ -12,8 +12,8 @@ One :meth:`TreeSampler.sample` call reads the whole tree and appends store rows 
   ``task/<tid>/schedstat`` (ns); ``/proc/stat`` (per-core busy ticks, which only move in 10 ms
   steps, and the fork count) and a model energy meter (computed from the ticks); new children,
   when that fork count says some process was created since. A RAPL meter is read every tick.
-- detail tier (``memory_interval_ns``, 1 s; ``smaps_rollup`` first 100 ms after the start,
-  not at the first sample): ``smaps_rollup`` (USS/PSS), per process ``status`` (VmHWM,
+- detail tier (``memory_interval_ns``, 1 s, and once 100 ms after the start; ``smaps_rollup``
+  first 100 ms after the start, not at the first sample): ``smaps_rollup`` (USS/PSS), per process ``status`` (VmHWM,
   VmPeak, VmSwap), per-thread context
   switches (``task/<tid>/status``) and last core (``task/<tid>/stat``), the thread list and
   names, and the command line (it changes at exec).
@@ -49,7 +49,7 @@ from gilwatt.errors import ProbeUnavailable, ProcessGone
 from gilwatt.probes import procfs
 from gilwatt.probes.cpu import CoreStatReader
 from gilwatt.probes.memory import SmapsRollupReader
-from gilwatt.probes.procfs import NS_PER_TICK, PAGE_SIZE
+from gilwatt.probes.procfs import NS_PER_TICK, NUM_THREADS_FIELD, PAGE_SIZE
 
 # What a sample reads beyond the tick tier (flags; the tiers come due by themselves).
 STATUS = 1  # stat and status of each process, /proc/stat, model energy, new children
@@ -480,7 +480,11 @@ class TreeSampler:
             self.next_status_ns = anchor + self.status_interval_ns
         if t_ns >= self.next_detail_ns:
             reads |= STATUS | CTX | DETAIL
-            self.next_detail_ns = anchor + self.memory_interval_ns
+            # The first read finds the program barely started: read again 100 ms in, so a short
+            # run has its start-up peaks (VmHWM), threads and names read once it is going.
+            first = self.next_detail_ns == 0
+            gap = min(MARKER_SMAPS_GAP_NS, self.memory_interval_ns) if first else 0
+            self.next_detail_ns = anchor + (gap or self.memory_interval_ns)
         if self.next_smaps_ns == 0:  # not at the first sample: the program has barely started
             self.next_smaps_ns = t_ns + min(MARKER_SMAPS_GAP_NS, self.memory_interval_ns)
         elif t_ns >= self.next_smaps_ns:
@@ -532,7 +536,7 @@ class TreeSampler:
                     self._drop_thread(proc, thread.tid)
                     proc.num_threads = -1  # the next stat read re-lists the threads
                     continue
-                thread.cpu_ns = cpu_ns = int(raw[: raw.find(b" ")])
+                thread.cpu_ns = cpu_ns = procfs.schedstat_run_ns(raw)
                 thread.last_ns = t_ns
                 thread_rows.append((seq, thread.tid, cpu_ns, thread.core))
         if gone:
@@ -559,7 +563,7 @@ class TreeSampler:
             data = os.pread(proc.stat_fd, 1024, 0)
         except OSError:
             return False
-        f = data[data.rfind(b")") + 2 :].split(None, 18)  # procfs.stat_fields, up to num_threads
+        f = procfs.stat_fields(data, NUM_THREADS_FIELD)
         self._slow_stale = True
         proc.user_ticks, proc.sys_ticks = int(f[11]), int(f[12])
         proc.child_user_ns = int(f[13]) * NS_PER_TICK
@@ -619,12 +623,10 @@ class TreeSampler:
 
     def _read_process_status(self, proc: _Proc) -> None:
         try:
-            data = os.pread(proc.status_fd, 4096, 0)
-            hwm = _status_kb(data, b"\nVmHWM:")
-            vm_peak = _status_kb(data, b"\nVmPeak:")
-            swap = _status_kb(data, b"\nVmSwap:")
+            status = procfs.parse_status(os.pread(proc.status_fd, 4096, 0))
         except (OSError, ValueError):
             return
+        hwm, vm_peak, swap = status.hwm_bytes, status.vm_peak_bytes, status.swap_bytes
         if hwm > proc.hwm_bytes or vm_peak > proc.vm_peak_bytes:
             proc.hwm_bytes = max(proc.hwm_bytes, hwm)
             proc.vm_peak_bytes = max(proc.vm_peak_bytes, vm_peak)
@@ -639,16 +641,12 @@ class TreeSampler:
                 task = self.fs / "proc" / str(proc.pid) / "task" / str(thread.tid)
                 thread.status_fd = procfs.open_file(task / "status", thread.tid)
                 thread.stat_fd = procfs.open_file(task / "stat", thread.tid)
-            data = os.pread(thread.status_fd, 4096, 0)
-            stat = os.pread(thread.stat_fd, 1024, 0)
-            thread.core = int(stat[stat.rfind(b")") + 2 :].split(None, 37)[36])
-            # the switch counts are the last lines of status
-            at = data.rfind(b"\nvoluntary_ctxt_switches:")
-            if at >= 0:
-                words = data[at + 25 :].split()
-                thread.ctx_vol, thread.ctx_inv = int(words[0]), int(words[2])
+            status = procfs.parse_status(os.pread(thread.status_fd, 4096, 0))
+            thread.core = procfs.parse_stat(os.pread(thread.stat_fd, 1024, 0)).processor
         except (OSError, ProcessGone, ProbeUnavailable, ValueError, IndexError):
             return
+        if status.ctx_voluntary >= 0:
+            thread.ctx_vol, thread.ctx_inv = status.ctx_voluntary, status.ctx_involuntary
         if names and thread.name_checks > 0:
             thread.name_checks -= 1
             name = procfs.read_comm(self.fs, proc.pid, thread.tid)
@@ -704,14 +702,6 @@ class TreeSampler:
         for proc in list(self.procs.values()):
             self._drop_process(proc)
         self.cpu.close()
-
-
-def _status_kb(data: bytes, key: bytes) -> int:
-    """A ``status`` value in kB, as bytes (-1 when the line is absent, as for zombies)."""
-    at = data.find(key)
-    if at < 0:
-        return -1
-    return int(data[at + len(key) : data.find(b"k", at + len(key))]) * 1024
 
 
 def _open_optional(path: Path) -> int:
