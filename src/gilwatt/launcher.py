@@ -15,7 +15,7 @@ The target gets the write end of the marker pipe (``GILWATT_MARKER_FD=fd:inode``
 gilwatt.markers`` without installing anything. With the thread hook (the default), a
 ``site/sitecustomize.py`` directory comes first: it loads the program's own sitecustomize,
 then reports every Python thread's start and end (:mod:`gilwatt.threadhook`) over a pipe of
-its own (``GILWATT_THREAD_FD``), read at ticks. Its stdout and stderr are pipes that the
+its own (``GILWATT_THREAD_FD``), read every 100 ms. Its stdout and stderr are pipes that the
 profiler drains.
 
 A watchdog (:class:`Watchdog`, a small ``sh``) outlives gilwatt: it holds the read end of a
@@ -146,7 +146,7 @@ class Launched:
     env_set: dict[str, str] = field(default_factory=dict)  # the variables gilwatt set
     _popen: subprocess.Popen[bytes] | None = None
     watchdog: Watchdog | None = None
-    thread_fd: int = -1  # the thread hook's pipe (read at ticks); -1 without the hook
+    thread_fd: int = -1  # the thread hook's pipe (read every 100 ms); -1 without the hook
 
     def close(self) -> None:
         if self.watchdog is not None:

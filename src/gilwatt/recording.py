@@ -137,7 +137,7 @@ class MarkerReceiver:
     def read_threads(self, fd: int) -> bool:
         """The thread hook's pipe: everything it holds now (no waiting); False at its end.
 
-        Read at ticks rather than watched: a line carries its own time, and a program that
+        Read on a timer rather than watched: a line carries its own time, and a program that
         starts thousands of threads would otherwise wake gilwatt thousands of times a second.
         """
         while True:

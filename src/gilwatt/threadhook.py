@@ -3,8 +3,8 @@
 gilwatt's sampler reads /proc from outside, so a thread that lives between two reads is
 never seen. This hook is loaded by the ``sitecustomize`` gilwatt puts first on the target's
 ``PYTHONPATH`` and reports, in the marker protocol (:mod:`gilwatt.markers`) over a pipe of its
-own (``GILWATT_THREAD_FD``, which gilwatt reads at its ticks instead of waking up for every
-line: a program that starts thousands of threads costs it no extra wake-ups), every Python thread's
+own (``GILWATT_THREAD_FD``, which gilwatt reads on its 100 ms tier instead of waking up for
+every line: a program that starts thousands of threads costs it no extra wake-ups), every Python thread's
 start (``S``) and end (``X``) with its native id, name, CLOCK_MONOTONIC time and, at the end,
 its CPU time (``time.thread_time_ns()``). The main thread's start is reported when the hook is
 installed, its end from ``atexit``; a forked child reports its one thread again under its pid.
