@@ -153,6 +153,7 @@ class _Run:
         self.orphan_rusage: list[Any] = []
         self.flush_cpu_ns = 0
         self.flushes = 0
+        self.next_flush_ns = self.next_threads_ns = 0  # set when the loop starts
         self.missed = 0
         self.ticks = 0
         self.first_tick_ns: int | None = None
@@ -303,8 +304,8 @@ class _Run:
         """Sample until the root has exited and its tree is done; return the root's wait4."""
         interval, start, stopper = self.req.interval_ns, target.start_ns, self.stopper
         k = 0  # the next tick is due at start + k * interval
-        next_flush = start + FLUSH_NS
-        next_threads = start
+        self.next_flush_ns = start + FLUSH_NS
+        self.next_threads_ns = start
         streams = {target.stdout_fd: "stdout", target.stderr_fd: "stderr"}
         watch = [
             fd
@@ -328,13 +329,7 @@ class _Run:
                 self.missed += late
                 k += 1 + late
                 deadline = start + k * interval
-                self._reap_orphans(sampler)
-                if now >= next_threads:  # the thread hook's pipe, on the status tier
-                    self._read_threads(target)
-                    next_threads = now + self.req.status_interval_ns
-                if now >= next_flush:
-                    self._flush(sampler, everything=self.flushes % REFRESH_FLUSHES == 0)
-                    next_flush = now + FLUSH_NS
+                self._after_tick(target, sampler, now)
             stopper.check(now, sampler.pids())
             if waited is None and target.pidfd is None and launcher.poll_exit(target):
                 waited = self._root_exited(target, sampler)
@@ -366,6 +361,16 @@ class _Run:
                     stopper.clear_wake()  # the handler has counted the signal
         self.output.drain(streams)
         return waited
+
+    def _after_tick(self, target: launcher.Launched, sampler: TreeSampler, now: int) -> None:
+        """Reap orphans; on their own timers, read the thread hook's pipe and flush."""
+        self._reap_orphans(sampler)
+        if now >= self.next_threads_ns:  # the thread hook's pipe, on the status tier
+            self._read_threads(target)
+            self.next_threads_ns = now + self.req.status_interval_ns
+        if now >= self.next_flush_ns:
+            self._flush(sampler, everything=self.flushes % REFRESH_FLUSHES == 0)
+            self.next_flush_ns = now + FLUSH_NS
 
     def _tree_done(
         self,
