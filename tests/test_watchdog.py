@@ -11,6 +11,8 @@ import time
 from contextlib import closing
 from pathlib import Path
 
+import pytest
+
 from gilwatt import launcher
 from profiler_fixtures import gil_python
 
@@ -48,9 +50,12 @@ def _session_members(sid: int) -> list[tuple[int, str]]:
     return found
 
 
-def test_kill_9_of_gilwatt_ends_the_targets_session_within_2_s(tmp_path: Path) -> None:
+@pytest.mark.parametrize("deaf", [False, True], ids=["stops-on-SIGTERM", "ignores-SIGTERM"])
+def test_kill_9_of_gilwatt_ends_the_targets_session_within_2_s(tmp_path: Path, deaf: bool) -> None:
     script = tmp_path / "pool.py"
-    script.write_text(POOL)
+    # SIG_IGN is inherited through fork and exec: the whole tree then needs the SIGKILL
+    deafen = "import signal; signal.signal(signal.SIGTERM, signal.SIG_IGN)\n" if deaf else ""
+    script.write_text(deafen + POOL)
     flag = tmp_path / "started"
     db = tmp_path / "runs.db"
     gilwatt = subprocess.Popen(
