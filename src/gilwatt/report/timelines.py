@@ -144,6 +144,9 @@ class Timelines:
                 Line("processes", x_all, tl.processes.astype(np.float64), ""),
             ],
             height=130,
+            note="Read from /proc every 100 ms: a thread shorter than that may not show here; the"
+            " thread hook's exact maximum is in the cards and every thread is in the CPU per"
+            " thread chart.",
         )
         xc, vol = self.rate(tl.ctx_voluntary)
         _, invol = self.rate(tl.ctx_involuntary)
