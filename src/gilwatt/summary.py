@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from gilwatt.records import Region, RunInfo, RunSummary, Timeline
+from gilwatt.store import derive
 
 MAX_REGION_ROWS = 20
 
@@ -76,8 +77,11 @@ def is_estimate(source: str) -> bool:
     return source.startswith("model:")
 
 
-def region_figures(region: Region, timeline: Timeline | None) -> RegionFigures:
-    """Figures of one region from the samples between its boundaries."""
+def region_figures(
+    region: Region, timeline: Timeline | None, cpus: int | None = None
+) -> RegionFigures:
+    """Figures of one region from the samples between its boundaries (peak utilisation with
+    CPU that arrived in one step spread back, as for the run, when ``cpus`` is given)."""
     empty = RegionFigures(region, *([None] * 11))
     if timeline is None or timeline.t_ns.shape[0] == 0:
         return empty
@@ -91,7 +95,8 @@ def region_figures(region: Region, timeline: Timeline | None) -> RegionFigures:
     dt = float(t[e] - t[b])
     cpu = timeline.cpu_ns
     mean = float(cpu[e] - cpu[b]) / dt if dt > 0 else None
-    peak = _peak_util(t[span], cpu[span], dt)
+    spread = derive.spread_cpu(t, cpu, cpus) if cpus else cpu
+    peak = _peak_util(t[span], spread[span], dt)
     balance = None
     if e > b and timeline.core_busy.ndim == 2 and timeline.core_busy.shape[1] > 1:
         widths = np.diff(t[span]).astype(np.float64)
@@ -190,7 +195,8 @@ def format_summary(
         shown = ", ".join(f"{k}={v}" for k, v in sorted(info.attrs.items()))
         lines.append(f"  annotations  {shown}")
     if s.regions:
-        lines.extend(_region_table([region_figures(r, timeline) for r in s.regions]))
+        cpus = info.host.logical_cpus
+        lines.extend(_region_table([region_figures(r, timeline, cpus) for r in s.regions]))
     for text in info.warnings:
         lines.append(f"  warning: {text}")
     return lines
