@@ -275,7 +275,8 @@ def _print(args: argparse.Namespace, result: Any) -> None:
         timeline = store.timeline(result.run_id) if result.summary.regions else None
     if args.json:
         payload = {
-            "run": asdict(result.info), "summary": asdict(result.summary), "status": result.status,
+            "run": asdict(result.info), "summary": asdict(result.summary),
+            "figure_kinds": _figure_kinds(result.summary), "status": result.status,
             "exit_code": result.exit_code, "exit_signal": result.exit_signal,
             "sampler": {"cpu_ns": result.sampler_cpu_ns, "samples": result.samples,
                         "ticks": result.ticks, "missed_deadlines": result.missed_deadlines,
@@ -293,6 +294,19 @@ def _print(args: argparse.Namespace, result: Any) -> None:
     if result.status != "ok" and result.stderr_tail and (args.quiet or args.json):
         print("--- last lines of the target's stderr ---", file=sys.stderr)
         print(result.stderr_tail, file=sys.stderr)
+
+
+def _figure_kinds(summary: Any) -> dict[str, str]:
+    """How each memory and thread figure was obtained: exact only where it is."""
+    return {
+        "peak_rss_bytes": "largest process, "
+        + ("exact (kernel ru_maxrss / VmHWM)" if summary.peak_rss_exact else "highest VmHWM read"),
+        "peak_pss_bytes": "tree sum, sampled (smaps_rollup)",
+        "peak_uss_bytes": "tree sum, sampled (smaps_rollup)",
+        "peak_vms_bytes": "VmPeak read, or the samples' maximum",
+        "max_threads": "exact (thread hook)" if summary.max_threads_exact else "sampled (/proc)",
+        "peak_cpu_util": "sampled, CPU arriving in one step spread back, at most the CPUs",
+    }
 
 
 def exit_status(result: Any) -> int:
