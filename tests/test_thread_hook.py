@@ -133,3 +133,20 @@ def test_a_forked_child_reports_its_threads_under_its_own_pid(tmp_path: Path) ->
         tmp_path, "SELECT count(*) FROM threads WHERE pid = ? AND start_ns IS NOT NULL", (child,)
     )
     assert hooked == [(2,)]
+
+
+def test_hooked_rows_merge_proc_readings_and_a_reused_tid_starts_afresh() -> None:
+    from gilwatt.channel import MarkerEvent
+    from gilwatt.threadrecords import HookedThreads
+
+    def event(kind: str, t_ns: int, cpu_ns: int = 0, name: str = "w") -> MarkerEvent:
+        return MarkerEvent(kind, 10, 11, 0, t_ns, 0, cpu_ns, None, name, {})
+
+    hooked = HookedThreads()
+    hooked.add(event("S", 100))
+    hooked.add(event("X", 200, 50))
+    # /proc saw it later than it started and read less CPU than the hook's end reading
+    assert hooked.row(11, 10, "w-comm", 120, 190, 40) == (11, 10, "w", 100, 200, 50, 100, 200)
+    hooked.add(event("S", 300, name="again"))  # the kernel reused the tid for a new thread
+    assert hooked.row(11, 10, "", 300, 300, 0) == (11, 10, "again", 300, 300, None, 300, None)
+    assert HookedThreads().row(12, 10, "bg", 5, 9, 7) == (12, 10, "bg", 5, 9, 7, None, None)

@@ -50,6 +50,7 @@ from gilwatt.probes import procfs
 from gilwatt.probes.cpu import CoreStatReader
 from gilwatt.probes.memory import SmapsRollupReader
 from gilwatt.probes.procfs import NS_PER_TICK, NUM_THREADS_FIELD, PAGE_SIZE
+from gilwatt.threadrecords import HookedThreads
 
 # What a sample reads beyond the tick tier (flags; the tiers come due by themselves).
 STATUS = 1  # stat and status of each process, /proc/stat, model energy, new children
@@ -98,19 +99,6 @@ class _Thread:
         self.last_ns = t_ns
         self.ctx_vol = 0
         self.ctx_inv = 0
-
-
-class _Hooked:
-    """A thread as the in-process hook reported it (gilwatt.threadhook): exact start, end, CPU."""
-
-    __slots__ = ("cpu_ns", "end_ns", "name", "pid", "start_ns")
-
-    def __init__(self, pid: int, name: str, start_ns: int | None) -> None:
-        self.pid = pid
-        self.name = name
-        self.start_ns = start_ns
-        self.end_ns: int | None = None
-        self.cpu_ns: int | None = None
 
 
 class _Proc:
@@ -179,7 +167,7 @@ class TreeSampler:
         self.dirty_procs: set[int] = set()
         self.dirty_threads: dict[int, _Thread] = {}
         self.thread_pid: dict[int, int] = {}
-        self.hooked: dict[int, _Hooked] = {}  # tid -> what the thread hook reported
+        self.hooked = HookedThreads()  # what the in-process thread hook reported
         self.warnings: list[str] = []
         # Time and switches of processes gilwatt reaped itself (their rusage, children included).
         self.reaped_user_ns = self.reaped_sys_ns = 0
@@ -373,16 +361,7 @@ class TreeSampler:
 
         No /proc read: a thread that lives between two ticks is recorded all the same.
         """
-        hooked = self.hooked.get(event.tid)
-        if hooked is None or (event.kind == "S" and hooked.end_ns is not None):
-            start = event.t_ns if event.kind == "S" else None
-            hooked = self.hooked[event.tid] = _Hooked(event.pid, event.name, start)
-        hooked.pid = event.pid
-        if event.name:
-            hooked.name = event.name
-        if event.kind == "X":
-            hooked.end_ns = event.t_ns
-            hooked.cpu_ns = event.thread_cpu_ns
+        self.hooked.add(event)
         self.thread_pid.setdefault(event.tid, event.pid)
         if event.tid not in self.dirty_threads:
             pid = self.thread_pid[event.tid]
@@ -682,16 +661,10 @@ class TreeSampler:
         return rows, procs, threads
 
     def _thread_row(self, t: _Thread) -> tuple[Any, ...]:
-        """(tid, pid, name, first_ns, last_ns, cpu_ns, start_ns, end_ns): seen from /proc,
-        merged with the hook's exact start, end and CPU when it reported the thread."""
-        h = self.hooked.get(t.tid)
-        pid = self.thread_pid.get(t.tid, 0)
-        if h is None:
-            return (t.tid, pid, t.name, t.first_ns, t.last_ns, t.cpu_ns or None, None, None)
-        first = min(t.first_ns, h.start_ns or t.first_ns)
-        last = max(t.last_ns, h.end_ns or t.last_ns)
-        cpu = max(t.cpu_ns, h.cpu_ns or 0) or None
-        return (t.tid, h.pid, h.name or t.name, first, last, cpu, h.start_ns, h.end_ns)
+        """(tid, pid, name, first_ns, last_ns, cpu_ns, start_ns, end_ns), as seen from /proc
+        and merged with what the thread hook reported."""
+        seen = (t.tid, self.thread_pid.get(t.tid, 0), t.name, t.first_ns, t.last_ns, t.cpu_ns)
+        return self.hooked.row(*seen)
 
     def peak_hwm_bytes(self) -> int:
         """The highest VmHWM read of any process of the tree (exact up to the last read)."""
