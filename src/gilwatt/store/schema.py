@@ -10,6 +10,11 @@ same transaction as the new version number, so a file is always at one version o
   RSS peak from VmHWM); table ``run_summaries`` (whole-run figures computed when a run
   finishes, so a study of 1,000 runs is summarised without rescanning its samples); index
   ``study_runs_by_run`` (run -> study row lookups).
+- 3 (gilwatt 0.1.0): ``threads.cpu_ns``, ``threads.start_ns``, ``threads.end_ns`` (every
+  Python thread's exact start, end and CPU from the in-process thread hook);
+  ``run_summaries.peak_rss_exact`` and ``run_summaries.max_threads_exact``, and
+  ``peak_rss_bytes`` there now means the largest single process's peak (cached rows of the
+  old formula are ignored on read: store.derive.FORMULA_VERSION).
 
 To change the layout: edit schema.sql (new columns at the end of their table), bump
 SCHEMA_VERSION, add a line above and an entry to UPGRADES that turns version N-1 into N, and
@@ -29,7 +34,7 @@ from pathlib import Path
 from gilwatt import __version__
 from gilwatt.errors import ConfigError, FormatVersionError, StoreError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MEMORY = ":memory:"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_S = 30.0  # a study runner and a report may open the same file at once
@@ -62,9 +67,19 @@ def _upgrade_1_to_2(conn: sqlite3.Connection) -> None:
     )
 
 
+def _upgrade_2_to_3(conn: sqlite3.Connection) -> None:
+    for column in ("cpu_ns", "start_ns", "end_ns"):
+        conn.execute(f"ALTER TABLE threads ADD COLUMN {column} INTEGER")
+    conn.execute("ALTER TABLE run_summaries ADD COLUMN peak_rss_exact INTEGER NOT NULL DEFAULT 0")
+    conn.execute(
+        "ALTER TABLE run_summaries ADD COLUMN max_threads_exact INTEGER NOT NULL DEFAULT 0"
+    )
+
+
 # version N -> the function that turns a version N file into version N + 1
 UPGRADES: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _upgrade_1_to_2,
+    2: _upgrade_2_to_3,
 }
 
 
