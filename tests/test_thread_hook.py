@@ -160,7 +160,7 @@ def test_a_thread_that_ran_before_the_hook_has_no_exact_start() -> None:
     from gilwatt.threadrecords import HookedThreads
 
     hooked = HookedThreads()
-    hooked.add(MarkerEvent("S", 10, 10, 0, 100, 0, 25_000_000, None, "MainThread", {}))
+    hooked.add(MarkerEvent("R", 10, 10, 0, 100, 0, 25_000_000, None, "MainThread", {}))
     hooked.add(MarkerEvent("X", 10, 10, 0, 900, 0, 60_000_000, None, "MainThread", {}))
     assert hooked.row(10, 10, "python", 50, 880, 55_000_000) == (
         10, 10, "MainThread", 50, 900, 60_000_000, None, 900,

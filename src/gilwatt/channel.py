@@ -7,8 +7,8 @@ The wire format is :mod:`gilwatt.markers`' (version ``G1``)::
 Whatever arrives is kept as far as it is valid: a garbled line, an end without a begin, a
 begin that never ends, or a region that begins in one thread and ends in another becomes a
 warning, never an exception. A begin and its end are paired by (pid, tid, seq): the client
-numbers events per thread and sends the begin's seq with the end. Kinds S and X (a thread's
-start and end, from :mod:`gilwatt.threadhook`) carry the thread's name as the payload's name
+numbers events per thread and sends the begin's seq with the end. Kinds S, R and X (a thread's
+start, running when the hook loaded, and end, from :mod:`gilwatt.threadhook`) carry the thread's name as the payload's name
 and its CPU time (``thread_cpu_ns``); they are not markers and are not paired.
 """
 
@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 PROTOCOL = b"G1"
-KINDS = frozenset("BEMASX")
-THREAD_KINDS = frozenset("SX")  # thread start / end, from gilwatt.threadhook
+KINDS = frozenset("BEMASRX")
+# from gilwatt.threadhook: a thread's start, end, or running when the hook loaded (start unknown)
+THREAD_KINDS = frozenset("SRX")
 MAX_LINE = 1 << 16  # a partial line longer than this is garbage, not a marker
 MAX_WARNINGS = 20  # of each kind; later ones are counted
 

@@ -6,8 +6,9 @@ never seen. This hook is loaded by the ``sitecustomize`` gilwatt puts first on t
 own (``GILWATT_THREAD_FD``, which gilwatt reads on its 100 ms tier instead of waking up for
 every line: a program that starts thousands of threads costs it no extra wake-ups), every Python thread's
 start (``S``) and end (``X``) with its native id, name, CLOCK_MONOTONIC time and, at the end,
-its CPU time (``time.thread_time_ns()``). The main thread's start is reported when the hook is
-installed, its end from ``atexit``; a forked child reports its one thread again under its pid.
+its CPU time (``time.thread_time_ns()``). The main thread ran before the hook was loaded, so it
+is reported as running (``R``: its start unknown) when the hook is installed, its end from
+``atexit``; a forked child reports its one thread as starting (``S``) at the fork, under its pid.
 
 Threads started by ``threading`` are caught by wrapping ``Thread._bootstrap_inner``, which runs
 in the new thread; threads started by ``_thread.start_new_thread`` directly are caught by
@@ -104,7 +105,8 @@ def install() -> bool:
     _thread.start_new_thread = start_new_thread
     main = threading.current_thread()
     if main is threading.main_thread():
-        _started(main.name)
+        # running since the interpreter started, before the hook: its start is not known here
+        _event("R", main.name, time.thread_time_ns())
         atexit.register(_main_ended)
     if hasattr(os, "register_at_fork"):
         os.register_at_fork(after_in_child=_forked)

@@ -23,11 +23,6 @@ class _Hooked:
         self.cpu_ns: int | None = None
 
 
-# A start event whose thread already spent this much CPU came from a thread that ran before the
-# hook loaded (the interpreter's main thread, through start-up): its start is not known.
-_RAN_BEFORE_HOOK_NS = 1_000_000
-
-
 class HookedThreads:
     """tid -> the hook's start (S) and end (X) events."""
 
@@ -38,11 +33,11 @@ class HookedThreads:
         return len(self._by_tid)
 
     def add(self, event: Any) -> None:
-        """A :class:`gilwatt.channel.MarkerEvent` of kind S or X."""
+        """A :class:`gilwatt.channel.MarkerEvent` of kind S, R or X."""
         hooked = self._by_tid.get(event.tid)
         if hooked is None or (event.kind == "S" and hooked.end_ns is not None):  # tid reused
-            ran_before = event.thread_cpu_ns > _RAN_BEFORE_HOOK_NS
-            start = event.t_ns if event.kind == "S" and not ran_before else None
+            # R: the thread ran before the hook loaded (the interpreter's main thread)
+            start = event.t_ns if event.kind == "S" else None
             hooked = self._by_tid[event.tid] = _Hooked(event.pid, event.name, start)
         hooked.pid = event.pid
         if event.name:
