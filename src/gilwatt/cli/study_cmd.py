@@ -100,6 +100,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dry-run", action="store_true", help="check everything and print the plan; run nothing"
     )
+    from gilwatt.cli import study_cluster
+
+    study_cluster.configure(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -123,6 +126,10 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         _print_plan(study, store_path, sys.stdout)
         return 0
+    from gilwatt.cli import study_cluster
+
+    if study_cluster.wanted(args):  # the same study on every host of a Dask cluster
+        return study_cluster.run(args, study, store_path)
     progress = Progress(sys.stderr, usable_cpus=usable)
     try:
         outcome = run_study(

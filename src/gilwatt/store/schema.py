@@ -11,7 +11,8 @@ same transaction as the new version number, so a file is always at one version o
   finishes, so a study of 1,000 runs is summarised without rescanning its samples); index
   ``study_runs_by_run`` (run -> study row lookups).
 - 3 (gilwatt 0.1.0): table ``run_machine`` (the machine's state around each study run: load,
-  runnable threads, steal, foreign CPU, MHz, temperature).
+  runnable threads, steal, foreign CPU, MHz, temperature); ``runs.executor`` (the Dask worker
+  that ran a cluster study's run; NULL for a local run).
 
 To change the layout: edit schema.sql (new columns at the end of their table), bump
 SCHEMA_VERSION, add a line above and an entry to UPGRADES that turns version N-1 into N, and
@@ -65,6 +66,7 @@ def _upgrade_1_to_2(conn: sqlite3.Connection) -> None:
 
 
 def _upgrade_2_to_3(conn: sqlite3.Connection) -> None:
+    conn.execute("ALTER TABLE runs ADD COLUMN executor TEXT")
     # the new table exactly as schema.sql writes it, so fresh and upgraded files match
     for statement in _statements(schema_sql()):
         if statement.startswith(("CREATE TABLE IF NOT EXISTS run_machine", "-- The machine")):

@@ -91,6 +91,16 @@ def fingerprint(fields: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+def host_fingerprint(host: HostInfo) -> str:
+    """The host's identity in ``hosts.fingerprint`` (and a cluster study's per-host lock)."""
+    fields = {
+        "hostname": host.hostname, "cpu_model": host.cpu_model,
+        "logical_cpus": host.logical_cpus, "kernel": host.kernel,
+        "memory_bytes": host.memory_bytes, "isa_flags": host.isa_flags, "extra": host.extra,
+    }  # fmt: skip
+    return fingerprint(fields)
+
+
 def _insert(table: str, columns: Sequence[str]) -> str:
     marks = ", ".join("?" * (len(columns) + 1))
     return f"INSERT INTO {table} (run_id, {', '.join(columns)}) VALUES ({marks})"
@@ -149,12 +159,7 @@ class StoreWriter:
     # -- identities ---------------------------------------------------------------------------
 
     def ensure_host(self, host: HostInfo) -> int:
-        fields = {
-            "hostname": host.hostname, "cpu_model": host.cpu_model,
-            "logical_cpus": host.logical_cpus, "kernel": host.kernel,
-            "memory_bytes": host.memory_bytes, "isa_flags": host.isa_flags, "extra": host.extra,
-        }  # fmt: skip
-        fp = fingerprint(fields)
+        fp = host_fingerprint(host)
         with self._writing("record the host") as conn:
             conn.execute(
                 "INSERT OR IGNORE INTO hosts (fingerprint, hostname, cpu_model, logical_cpus,"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import fcntl
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import astuple
 from pathlib import Path
 from typing import IO, Any
@@ -50,11 +50,13 @@ def run_study(
     probe_fn: ProbeFn | None = None,
     sleep: Callable[[float], None] = time.sleep,
     usable_cpus: int | None = None,
+    only_keys: Collection[str] | None = None,
 ) -> StudyOutcome:
     """Run (or resume) ``study`` into the store at ``store_path``; see the module docstring.
 
     ``usable_cpus``: the CPUs runs may use (default: measured here); cells with more workers
-    are oversubscribed, and only the others are pinned (``spec.pin``)."""
+    are oversubscribed, and only the others are pinned (``spec.pin``). ``only_keys``: run
+    just these planned runs (and their reruns): one block on a Dask worker (study/remote.py)."""
     if usable_cpus is None:
         usable_cpus = cpus.usable_cpus()
     store = Store.open(store_path)
@@ -68,6 +70,8 @@ def run_study(
                 study, store, ledger, session, store_path, on_event, profile_fn, probe_fn, sleep
             )
             runner.usable_cpus = usable_cpus
+            if only_keys is not None:
+                runner.only(set(only_keys))
             return runner.run()
     finally:
         store.close()
@@ -130,6 +134,11 @@ class _Runner:
         self.identity: dict[str, InterpreterLike] = dict(study.interpreters)
         self.usable_cpus = len(cpus.allowed_cpus())
         self.allowed = cpus.allowed_cpus()
+
+    def only(self, keys: set[str]) -> None:
+        self.planned = [r for r in self.planned if r.run_key in keys]
+        self.keys = {r.run_key for r in self.planned}
+        self.total = len(self.planned)
 
     # -- the loop ---------------------------------------------------------------------------
 
