@@ -244,12 +244,21 @@ class _ClusterRun:
             )
             for w in workers
         }  # fmt: skip
+        deadline = time.monotonic() + self.options.describe_timeout_s
+        while any(not f.done() for f in futures.values()) and time.monotonic() < deadline:
+            alive = self._workers()
+            for w, fut in futures.items():
+                if not fut.done() and w not in alive:  # it left: its task would wait forever
+                    fut.cancel()
+            time.sleep(POLL_S / 5)
         for w, fut in futures.items():
             try:
-                self.facts[w] = fut.result(timeout=self.options.describe_timeout_s)
-            except Exception as exc:
+                self.facts[w] = fut.result(timeout=0.1)
+            except Exception as exc:  # a worker that cannot answer is left out
+                fut.cancel()
+                why = f"{type(exc).__name__}{': ' + str(exc) if str(exc) else ''}"
                 self.facts[w] = HostFacts(w, "?", "", w, "", 0, 0, 0, {}, {},
-                                          problem=f"did not answer ({type(exc).__name__}: {exc})")  # fmt: skip
+                                          problem=f"did not answer ({why})")  # fmt: skip
 
     def _eligible(self, facts: HostFacts) -> str:
         if facts.gilwatt_version != __version__:
