@@ -94,6 +94,6 @@ def test_compare_shows_every_host_and_the_cross_host_table(store: Path) -> None:
             capture_output=True,
             text=True,
             check=True,
-        ).stdout  # fmt: skip
+        ).stdout
     )
     assert set(doc["findings_by_host"]) == {"big", "small"}
