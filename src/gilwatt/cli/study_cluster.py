@@ -68,7 +68,9 @@ def workload_files(study: ResolvedStudy) -> tuple[dict[str, bytes], tuple[str, .
     return files, tuple(tomls)
 
 
-def run(args: argparse.Namespace, study: ResolvedStudy, store_path: Path) -> int:
+def run(
+    args: argparse.Namespace, study: ResolvedStudy, store_path: Path, report_path: Path | None
+) -> int:
     from gilwatt.study.cluster import ClusterOptions, run_cluster_study
 
     options = ClusterOptions(
@@ -97,12 +99,19 @@ def run(args: argparse.Namespace, study: ResolvedStudy, store_path: Path) -> int
         )
         return 130
     print_outcome(outcome, sys.stderr)
-    from gilwatt.cli.study_cmd import _compare_summary
+    from gilwatt.cli.study_cmd import _compare_summary, _report
 
+    code = 0 if any(h.counts.get("done", 0) for h in outcome.hosts) else 1
     for host in outcome.hosts:
         print(f"\n== host {host.facts.hostname} ({host.facts.usable_cpus} usable CPUs)")
         _compare_summary(store_path, host.study_id)
-    return 0 if any(h.counts.get("done", 0) for h in outcome.hosts) else 1
+        if report_path is not None:  # one report per host: each host is its own study
+            safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in host.facts.hostname)
+            out = report_path.with_name(f"{report_path.stem}-{safe}{report_path.suffix}")
+            if not _report(store_path, out, host.study_id):
+                code = 1
+    print(f"(every host side by side: gilwatt compare {store_path})")
+    return code
 
 
 class ClusterProgress:

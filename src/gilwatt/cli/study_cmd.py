@@ -129,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     from gilwatt.cli import study_cluster
 
     if study_cluster.wanted(args):  # the same study on every host of a Dask cluster
-        return study_cluster.run(args, study, store_path)
+        return study_cluster.run(args, study, store_path, report_path)
     progress = Progress(sys.stderr, usable_cpus=usable)
     try:
         outcome = run_study(

@@ -15,13 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gilwatt.errors import StoreError
+from gilwatt.store.writer import RUN_TABLES as WRITER_RUN_TABLES
 
 # every table keyed by run_id, apart from runs itself (idle_baselines also has a study_id)
-RUN_TABLES = (
-    "samples", "core_samples", "threads", "thread_samples", "processes", "memory_samples",
-    "energy_zones", "energy_samples", "markers", "regions", "outputs", "run_machine",
-    "run_summaries", "idle_baselines",
-)  # fmt: skip
+RUN_TABLES = (*WRITER_RUN_TABLES, "run_machine", "run_summaries", "idle_baselines")
 
 
 class StoreTransfer:

@@ -52,6 +52,7 @@ RUN_COLUMNS = (
     "interval_ns", "memory_interval_ns", "achieved_interval_ns", "missed_deadlines",
     "energy_source", "energy_estimate", "idle_power_uw", "sampler_cpu_ns", "ru_utime_ns",
     "ru_stime_ns", "ru_maxrss_bytes", "ru_nvcsw", "ru_nivcsw", "attrs_json", "warnings_json",
+    "executor",
 )  # fmt: skip
 # update_run(command=[...]) is update_run(command_json=json.dumps([...])), and so on.
 _JSON_ALIASES = {"command": "command_json", "env": "env_json", "attrs": "attrs_json",
