@@ -116,6 +116,7 @@ class Outcome:
     gil: bool | None = None  # None: the mode's expected state
     skipped: str | None = None
     raise_exc: BaseException | None = None
+    region_ns: int = 10  # the measured region's wall time
 
 
 class ScriptedProfiler:
@@ -157,7 +158,7 @@ class ScriptedProfiler:
                             1,
                             1,
                             now + 10,
-                            now + 20,
+                            now + 10 + outcome.region_ns,
                             None,
                             None,
                             0,
@@ -182,7 +183,7 @@ class ScriptedProfiler:
                 run_id,
                 status=outcome.status,
                 exit_code=outcome.exit_code,
-                end_ns=now + 30,
+                end_ns=now + 20 + outcome.region_ns,
                 attrs_json=attrs,
             )
         summary = RunSummary(

@@ -157,3 +157,32 @@ def test_a_study_whose_report_fails_exits_1_and_says_so(tmp_path: Path) -> None:
     assert "gilwatt: error: report not written: cannot write report" in done.stderr
     assert "it is a directory" in done.stderr
     assert done.returncode == 1
+
+
+def test_bad_replicate_flags_exit_2_with_one_line_and_write_nothing(tmp_path: Path) -> None:
+    for args, expected in (
+        (["--reps", "0"], "--reps (0): give a count of 1 or more, or auto. e.g. --reps 5"),
+        (["--reps", "many"], "--reps (many): give a count of 1 or more, or auto."),
+        (
+            ["--max-reps", "2"],
+            "--max-reps (2): the first look needs 3 replicates. Give --max-reps 3",
+        ),
+        (["--budget", "1s"], "--budget: budget 1 s is shorter than one replicate (about"),
+    ):
+        done = gilwatt(
+            # --dry-run: should a check fail to refuse, nothing runs either
+            "study", "--suite", "quick", "--python", sys.executable, "--modes", "gil",
+            "--reps", "auto", *args, "-o", "out.db", "--dry-run", cwd=tmp_path,
+        )  # fmt: skip
+        assert done.returncode == 2, (args, done.stderr)
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and expected in lines[0], (args, done.stderr)
+        assert lines[0].startswith("gilwatt: error: ")
+    assert not (tmp_path / "out.db").exists()
+    # a budget that holds a replicate is accepted (the dry run checks everything)
+    done = gilwatt(
+        "study", "--suite", "quick", "--python", sys.executable, "--modes", "gil",
+        "--budget", "10min", "--dry-run", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "auto replicates (3 to" in done.stdout

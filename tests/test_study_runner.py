@@ -354,3 +354,156 @@ def test_a_resumed_study_runs_the_reruns_an_earlier_session_planned(tmp_path: Pa
     outcome = go(study, db, second)
     assert [r.label for r in second.requests] == [f"{row.run_key}~r1"]
     assert outcome.counts == {"done": 9, "disturbed": 1} and outcome.planned == 10
+
+
+# -- reps = "auto": the stopping rule, driven by synthetic decisions --------------------------
+
+# log(ft/gil) of three sequential workloads per replicate: ft 1.49x slower, a little noise
+SYNTHETIC = [0.49, 0.31, 0.40, 0.43, 0.37, 0.46, 0.34, 0.40, 0.43, 0.37]
+
+
+def synthetic_verdicts(replicates: int, alpha: float | None) -> dict[int, str]:
+    """The real decision function on a synthetic study of ``replicates`` replicates."""
+    import math
+
+    from gilwatt.analysis import decide as dec
+
+    rows = [
+        (w, "{}", "sequential", dec.UNCLASSIFIED, 1, "time_s",
+         {b: math.exp(SYNTHETIC[(b + shift) % len(SYNTHETIC)]) for b in range(1, replicates + 1)})
+        for shift, w in enumerate(("mandelbrot", "bubble_sort", "prime_sieve"))
+    ]  # fmt: skip
+    data = dec.from_rows(range(1, replicates + 1), rows, usable_cpus=2, energy_measured=False)
+    return {n: d.verdict for n, d in dec.decide(data, alpha=alpha, detail=False).items()}
+
+
+class SyntheticLooks:
+    """A look function: the synthetic study as far as the store's replicates go."""
+
+    def __init__(self, db: Path) -> None:
+        self.db = db
+        self.calls: list[tuple[int, float]] = []
+
+    def __call__(self, study_id: int, alpha: float) -> dict[int, str]:
+        with Store.open(self.db) as store:
+            rows = Ledger(store).rows(study_id)
+        done = max(r.block for r in rows if r.status == "done")
+        self.calls.append((done, alpha))
+        return synthetic_verdicts(done, alpha)
+
+
+def test_an_auto_study_stops_at_the_replicate_where_every_claim_is_decided(tmp_path: Path) -> None:
+    from gilwatt.study import sequential
+
+    # the synthetic study decides claim 1 at replicate 4 under the plan, and would already
+    # "decide" at replicate 3 if every look spent the full 0.05: peeking needs the plan
+    assert synthetic_verdicts(3, sequential.look_alpha(3, 10, []))[1] == "inconclusive"
+    assert synthetic_verdicts(3, 0.05)[1] == "confirms"
+    study = make_study(tmp_path, 'reps = "auto"\nmax_reps = 10\n')
+    db = tmp_path / "s.db"
+    looks = SyntheticLooks(db)
+    events: list[StudyEvent] = []
+    outcome = run_study(
+        study, db, profile_fn=ScriptedProfiler(), probe_fn=probe,  # type: ignore[arg-type]
+        sleep=lambda s: None, look_fn=looks, on_event=events.append,
+    )  # fmt: skip
+    assert outcome.replicates == 4 and outcome.stopped == "every claim decided or not testable"
+    assert outcome.counts == {"done": 4 * 9}
+    first = sequential.spent_by(0.3)
+    assert looks.calls == [
+        (3, pytest.approx(first)),
+        (4, pytest.approx(sequential.spent_by(0.4) - first)),
+    ]
+    with Store.open(db) as store:
+        (record,) = Ledger(store).studies()
+        assert max(r.block for r in Ledger(store).rows(1)) == 4  # no fifth replicate planned
+    recorded = sequential.recorded(record.spec)
+    assert [x.replicate for x in recorded] == [3, 4] and recorded[-1].stop
+    assert recorded[-1].spent == pytest.approx(sequential.spent_by(0.4))
+    assert recorded[-1].spent < 0.05
+    assert record.spec["sequential"] == sequential.PLAN_NAME
+    assert set(record.spec["schedule"]["block_seeds"]) == {"1", "2", "3", "4"}
+    shown = [e.message for e in events if e.kind == "look"]
+    assert len(shown) == 2 and "1: inconclusive" in shown[0] and "stop: every claim" in shown[1]
+
+
+def test_an_auto_study_stops_at_max_reps_and_a_fixed_count_turns_stopping_off(
+    tmp_path: Path,
+) -> None:
+    undecided = lambda study_id, alpha: {1: "inconclusive"}  # noqa: E731
+    study = make_study(tmp_path, 'reps = "auto"\nmax_reps = 5\n')
+    outcome = run_study(
+        study, tmp_path / "a.db", profile_fn=ScriptedProfiler(), probe_fn=probe,  # type: ignore[arg-type]
+        sleep=lambda s: None, look_fn=undecided,
+    )  # fmt: skip
+    assert outcome.replicates == 5 and outcome.stopped == "max-reps (5) reached"
+    fixed = make_study(tmp_path, "reps = 4\n")
+    calls: list[float] = []
+    outcome = run_study(
+        fixed, tmp_path / "f.db", profile_fn=ScriptedProfiler(), probe_fn=probe,  # type: ignore[arg-type]
+        sleep=lambda s: None, look_fn=lambda i, a: calls.append(a) or {1: "confirms"},
+    )  # fmt: skip
+    assert outcome.replicates == 4 and not outcome.stopped and calls == []
+
+
+def test_a_resumed_auto_study_keeps_its_spent_alpha_and_repeats_no_run_or_look(
+    tmp_path: Path,
+) -> None:
+    from gilwatt.study import sequential
+
+    study = make_study(tmp_path, 'reps = "auto"\nmax_reps = 10\n')
+    db = tmp_path / "s.db"
+    first_looks = SyntheticLooks(db)
+
+    def stop_in_replicate_4(request: ProfileRequest) -> Outcome:
+        return Outcome(raise_exc=KeyboardInterrupt()) if "#b4" in request.label else Outcome()
+
+    first = ScriptedProfiler(stop_in_replicate_4)
+    with pytest.raises(KeyboardInterrupt):
+        run_study(
+            study, db, profile_fn=first, probe_fn=probe, sleep=lambda s: None,  # type: ignore[arg-type]
+            look_fn=first_looks,
+        )  # fmt: skip
+    assert [c[0] for c in first_looks.calls] == [3]  # the look after replicate 3 is recorded
+    second_looks = SyntheticLooks(db)
+    second = ScriptedProfiler()
+    outcome = run_study(
+        study, db, profile_fn=second, probe_fn=probe, sleep=lambda s: None,  # type: ignore[arg-type]
+        look_fn=second_looks,
+    )  # fmt: skip
+    # only replicate 4 ran again, and only its look was taken, at the alpha left by the plan
+    assert {r.label.split("#b")[1][0] for r in second.requests} == {"4"}
+    assert second_looks.calls == [
+        (4, pytest.approx(sequential.spent_by(0.4) - sequential.spent_by(0.3)))
+    ]
+    assert outcome.replicates == 4 and outcome.stopped
+    labels = [r.label for r in first.requests[:-1] + second.requests]
+    assert len(labels) == len(set(labels)) == 4 * 9  # no run measured twice
+
+
+def test_a_bimodal_cell_gets_another_replicate_before_a_decided_study_stops(
+    tmp_path: Path,
+) -> None:
+    study = make_study(tmp_path, 'reps = "auto"\nmax_reps = 10\n')
+
+    def slow_once(request: ProfileRequest) -> Outcome:
+        # one cell's gil runs take twice as long in replicate 2: two machine states
+        slow = request.label.startswith("seq") and "/gil#b2" in request.label
+        return Outcome(region_ns=2_000_000 if slow else 1_000_000)
+
+    events: list[StudyEvent] = []
+    outcome = run_study(
+        study, tmp_path / "s.db", profile_fn=ScriptedProfiler(slow_once), probe_fn=probe,  # type: ignore[arg-type]
+        sleep=lambda s: None, look_fn=lambda i, a: {1: "confirms"}, on_event=events.append,
+    )  # fmt: skip
+    assert outcome.replicates == 4 and outcome.stopped == "every claim decided or not testable"
+    with Store.open(tmp_path / "s.db") as store:
+        (record,) = Ledger(store).studies()
+    from gilwatt.study import sequential
+
+    looks = sequential.recorded(record.spec)
+    assert [x.replicate for x in looks] == [3, 4]
+    assert looks[0].stop == "" and len(looks[0].bimodal) == 1
+    assert looks[0].bimodal[0].startswith("seq") and looks[0].bimodal[0].endswith("/w1/gil")
+    assert looks[1].bimodal == ()  # flagged once: it does not hold the study forever
+    assert any("bimodal (max/min 2.00 within the mode)" in e.message for e in events)

@@ -488,11 +488,28 @@ def _pooled(logs: FloatArray) -> FloatArray:
         return np.nanmean(logs, axis=0, keepdims=True) if logs.size else logs
 
 
-def _judge_half(half: _Half, weights: FloatArray) -> FloatArray:
+@dataclass(frozen=True)
+class _Levels:
+    """The error rates of one decision: the defaults, or one look's share of a sequential plan."""
+
+    pooled: float = ALPHA_POOLED  # two-sided, the pooled direction test
+    units: float = ALPHA_UNITS  # Bonferroni over the claim's units
+    tost: float = ALPHA  # each one-sided test of an equivalence (TOST): a 1 - 2 alpha interval
+
+    @classmethod
+    def of(cls, alpha: float | None) -> _Levels:
+        if alpha is None:
+            return cls()
+        if not 0 < alpha < 1:
+            raise ValueError(f"alpha must lie in (0, 1), not {alpha!r}")
+        return cls(alpha, alpha, alpha)
+
+
+def _judge_half(half: _Half, weights: FloatArray, levels: _Levels = _Levels()) -> FloatArray:
     """Verdict codes of one testable half, one per draw."""
     k = half.logs.shape[0]
     mean_u, se_u, n_u = weighted_stats(half.logs, weights)
-    t_k = _tq(1.0 - ALPHA_UNITS / (2 * k), n_u - 1)
+    t_k = _tq(1.0 - levels.units / (2 * k), n_u - 1)
     low_u, high_u = mean_u - t_k * se_u, mean_u + t_k * se_u
     if half.kind == "magnitude":
         bound = math.log(1.1 / MAGNITUDE)
@@ -500,7 +517,7 @@ def _judge_half(half: _Half, weights: FloatArray) -> FloatArray:
         short = np.all(low_u > bound, axis=1)
         return np.where(reach, _C, np.where(short, _X, _I)).astype(np.float64)
     if half.kind == "equivalence":
-        t90 = _tq(0.95, n_u - 1)
+        t90 = _tq(1.0 - levels.tost, n_u - 1)
         inside = np.all(np.abs(mean_u) + t90 * se_u < MARGIN, axis=1)
         above = np.any(low_u > MARGIN, axis=1)
         below = np.any(high_u < -MARGIN, axis=1)
@@ -509,7 +526,7 @@ def _judge_half(half: _Half, weights: FloatArray) -> FloatArray:
     mean_pp, se_pp, n_p = weighted_stats(_pooled(half.logs), weights)
     mean_p, se_p = mean_pp[:, 0], se_pp[:, 0]
     df = int(n_p[0]) - 1
-    t95, t90p = _t(1.0 - ALPHA_POOLED / 2, df), _t(0.95, df)
+    t95, t90p = _t(1.0 - levels.pooled / 2, df), _t(1.0 - levels.tost, df)
     e = half.expect
     # a side counts when significant and beyond the +-10% margin (the smallest effect of
     # interest): a 3% difference is neither a confirmation nor a disagreement
@@ -542,8 +559,11 @@ def redraw_weights(n_blocks: int, draws: int = DRAWS, seed: int = SEED) -> Float
     return np.vstack([np.full((1, n_blocks), 1.0 / max(n_blocks, 1)), w])
 
 
-def verdict_codes(data: DecisionData, weights: FloatArray) -> dict[int, FloatArray | None]:
+def verdict_codes(
+    data: DecisionData, weights: FloatArray, *, alpha: float | None = None
+) -> dict[int, FloatArray | None]:
     """Raw verdict codes per claim and draw (None: not testable); what :func:`decide` uses."""
+    levels = _Levels.of(alpha)
     out: dict[int, FloatArray | None] = {}
     for number in range(1, 7):
         halves, how = _claim_halves(data, number)
@@ -551,7 +571,7 @@ def verdict_codes(data: DecisionData, weights: FloatArray) -> dict[int, FloatArr
         if not testable:
             out[number] = None
             continue
-        out[number] = _combine(np.vstack([_judge_half(h, weights) for h in testable]), how)
+        out[number] = _combine(np.vstack([_judge_half(h, weights, levels) for h in testable]), how)
     return out
 
 
@@ -590,7 +610,7 @@ def _fmt_ci(ci: tuple[float, float] | None) -> str:
     return "" if ci is None else f" [{ci[0]:.3f}, {ci[1]:.3f}]"
 
 
-def _describe(half: _Half, code: int) -> HalfResult:
+def _describe(half: _Half, code: int, levels: _Levels = _Levels()) -> HalfResult:
     """Numbers and a reason for one half on the observed data (equal weights)."""
     if half.untestable:
         return HalfResult(half.name, NOT_TESTABLE, half.untestable)
@@ -598,8 +618,8 @@ def _describe(half: _Half, code: int) -> HalfResult:
     w = np.full((1, nb), 1.0 / nb)
     k = half.logs.shape[0]
     mean_u, se_u, n_u = weighted_stats(half.logs, w)
-    t_k = _tq(1.0 - ALPHA_UNITS / (2 * k), n_u - 1)
-    t_show = _tq(0.95, n_u - 1) if half.kind == "equivalence" else t_k  # TOST: 90%
+    t_k = _tq(1.0 - levels.units / (2 * k), n_u - 1)
+    t_show = _tq(1.0 - levels.tost, n_u - 1) if half.kind == "equivalence" else t_k  # TOST
     units = []
     for i, name in enumerate(half.units):
         m, h = float(mean_u[0, i]), float(t_k[i] * se_u[0, i])
@@ -622,11 +642,11 @@ def _describe(half: _Half, code: int) -> HalfResult:
         )
     mean_p, se_p, n_p = weighted_stats(_pooled(half.logs), w)
     m, se, n = float(mean_p[0, 0]), float(se_p[0, 0]), int(n_p[0])
-    level = 0.90 if half.kind == "equivalence" else 1.0 - ALPHA_POOLED
+    level = 1.0 - 2 * levels.tost if half.kind == "equivalence" else 1.0 - levels.pooled
     ci = _ratio_ci(m, _t(0.5 + level / 2, n - 1) * se) if n >= 2 else None
     verdict = VERDICTS[code]
     where = f"{_fmt(math.exp(m) if math.isfinite(m) else None)}{_fmt_ci(ci)} over {_count(k)}"
-    half90 = _t(0.95, n - 1) * se if n >= 2 else math.nan
+    half90 = _t(1.0 - levels.tost, n - 1) * se if n >= 2 else math.nan
     small = ci is not None and (ci[0] > 1 or ci[1] < 1) and abs(m) <= MARGIN
     reason = _reason(half, verdict, where, units, bool(abs(m) + half90 < MARGIN), small)
     return HalfResult(
@@ -762,12 +782,21 @@ ESTIMANDS: dict[int, tuple[str, str]] = {
 
 
 def decide(
-    data: DecisionData, *, draws: int = DRAWS, seed: int = SEED, detail: bool = True
+    data: DecisionData,
+    *,
+    draws: int = DRAWS,
+    seed: int = SEED,
+    detail: bool = True,
+    alpha: float | None = None,
 ) -> dict[int, Decision]:
     """Every claim's decision on ``data``, with its stability over ``draws`` re-draws.
 
     ``detail=False`` gives the same verdicts and stability without the numbers and reasons
-    (what a simulation or a stopping rule needs, about twice as fast)."""
+    (what a simulation or a stopping rule needs, about twice as fast). ``alpha``: one look's
+    error rate in a sequential plan (gilwatt.study.sequential), used by every test of the
+    claim in place of the defaults (0.05 pooled and per unit, TOST at 0.05 a side); None
+    keeps the defaults."""
+    levels = _Levels.of(alpha)
     weights = redraw_weights(len(data.blocks), draws, seed)
     out: dict[int, Decision] = {}
     for number in range(1, 7):
@@ -792,7 +821,7 @@ def decide(
                 results,
             )
             continue
-        per_half = np.vstack([_judge_half(h, weights) for h in testable])
+        per_half = np.vstack([_judge_half(h, weights, levels) for h in testable])
         codes = _combine(per_half, how)
         raw = int(codes[0])
         agree = float(np.mean(codes[1:] == raw)) if draws else 1.0
@@ -804,7 +833,7 @@ def decide(
                 number, VERDICTS[final], "", estimand, unit, how, share, None, None, None, [], []
             )
             continue
-        results = [_describe(h, half_codes.get(h.name, _I)) for h in halves]
+        results = [_describe(h, half_codes.get(h.name, _I), levels) for h in halves]
         primary_half = testable[0]
         primary = next(r for r in results if r.name == primary_half.name)
         verdict = VERDICTS[raw]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -60,7 +61,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="worker counts, e.g. 1,2,4 (replaces every threaded workload's list)",
     )
     parser.add_argument(
-        "--reps", type=int, metavar="N", help="blocks: each runs every cell in every mode once"
+        "--reps",
+        metavar="N|auto",
+        help="replicates (each runs every cell in every mode once); auto (the built-in suites' "
+        "default): after each replicate from the third, stop when every claim is decided "
+        "(alpha spending keeps the error rate); N: exactly N, no stopping",
+    )
+    parser.add_argument(
+        "--max-reps",
+        type=int,
+        metavar="K",
+        help="with --reps auto: at most K replicates (default 10)",
+    )
+    parser.add_argument(
+        "--budget",
+        metavar="DURATION",
+        help="with --reps auto: start no replicate that would end after this much study time, e.g. 10min",
     )
     parser.add_argument("--workloads", metavar="LIST", help="only these workloads of the suite")
     parser.add_argument(
@@ -114,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
     python = _split(args.python) if args.python else None
     only = _split([args.workloads]) if args.workloads else None
     study = resolve_study(spec, python=python, only=only)
+    _check_budget(study)
     store_path = Path(args.output)
     report_path = options.report_path(args, store_path)
     if report_path is not None:
@@ -133,8 +150,9 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress(sys.stderr, usable_cpus=usable)
     try:
         outcome = run_study(
-            study, store_path, force_new=args.force_new, on_event=progress, usable_cpus=usable
-        )
+            study, store_path, force_new=args.force_new, on_event=progress, usable_cpus=usable,
+            look_fn=_look_fn(store_path),
+        )  # fmt: skip
     except KeyboardInterrupt:
         progress.interrupted(store_path)
         return 130
@@ -179,10 +197,7 @@ def apply_flags(spec: StudySpec, args: argparse.Namespace) -> StudySpec:
         spec = spec.override("--modes", modes=tuple(modes))
     if args.workers is not None:
         spec = spec.override("--workers", workers=_counts(args.workers))
-    if args.reps is not None:
-        if args.reps < 1:
-            raise ConfigError(f"--reps ({args.reps}): must be 1 or more.", hint="e.g. --reps 5")
-        spec = spec.override("--reps", reps=args.reps)
+    spec = _replicate_flags(spec, args)
     spec = _machine_flags(spec, args)
     if args.seed is not None:
         if args.seed < 0:
@@ -199,6 +214,34 @@ def apply_flags(spec: StudySpec, args: argparse.Namespace) -> StudySpec:
     return spec
 
 
+def _replicate_flags(spec: StudySpec, args: argparse.Namespace) -> StudySpec:
+    """--reps N|auto, --max-reps K, --budget DURATION."""
+    if args.reps is not None:
+        if args.reps == "auto":
+            spec = spec.override("--reps", reps_auto=True)
+        else:
+            try:
+                reps = int(args.reps)
+            except ValueError:
+                reps = 0
+            if reps < 1:
+                raise ConfigError(
+                    f"--reps ({args.reps}): give a count of 1 or more, or auto.",
+                    hint="e.g. --reps 5 or --reps auto",
+                )
+            spec = spec.override("--reps", reps=reps, reps_auto=False)
+    if getattr(args, "max_reps", None) is not None:
+        if args.max_reps < 3:
+            raise ConfigError(
+                f"--max-reps ({args.max_reps}): the first look needs 3 replicates.",
+                hint="Give --max-reps 3 or more, e.g. --max-reps 10.",
+            )
+        spec = spec.override("--max-reps", max_reps=args.max_reps)
+    if getattr(args, "budget", None) is not None:
+        spec = spec.override("--budget", budget_ns=parse_duration_ns(args.budget, "--budget"))
+    return spec
+
+
 def _machine_flags(spec: StudySpec, args: argparse.Namespace) -> StudySpec:
     """--max-foreign-cpu and --pin."""
     if getattr(args, "max_foreign_cpu", None) is not None:
@@ -211,6 +254,51 @@ def _machine_flags(spec: StudySpec, args: argparse.Namespace) -> StudySpec:
     if getattr(args, "pin", None):
         spec = spec.override("--pin", pin=True)
     return spec
+
+
+def _check_budget(study: ResolvedStudy) -> None:
+    """A budget shorter than one replicate (estimated from the spec) is refused before anything runs."""
+    from gilwatt.study.sequential import replicate_estimate_s
+
+    spec = study.spec
+    if not spec.budget_ns or not spec.reps_auto:
+        return
+    runs = len(study.cells) * len(spec.modes) + (len(study.interpreters) if spec.priming else 0)
+    need_s = replicate_estimate_s(runs, spec.preset, spec.cooldown_ns / 1e9)
+    if spec.budget_ns / 1e9 < need_s:
+        given = format_duration_ns(spec.budget_ns, coarse=True)
+        need = format_duration_ns(need_s * 1e9, coarse=True)
+        raise ConfigError(
+            f"{spec.where('budget')}: budget {given} is shorter than one replicate "
+            f"(about {need}: {runs} runs at the {spec.preset!r} preset).",
+            hint=f"Give a budget of {need} or more, or fewer workloads (--workloads).",
+        )
+
+
+def _look_fn(store_path: Path) -> Callable[[int, float], dict[int, str]]:
+    """The claims' verdicts on the store so far, at one look's alpha: the decision path of
+    ``gilwatt compare`` (dataset, paired ratios, decide) without its tables."""
+
+    def look(study_id: int, alpha: float) -> dict[int, str]:
+        from gilwatt.analysis.compare import analyse
+        from gilwatt.analysis.dataset import load_study
+        from gilwatt.analysis.decide import NOT_TESTABLE, decide
+        from gilwatt.analysis.energy_time import analyse_energy_time
+        from gilwatt.analysis.findings import decision_data
+        from gilwatt.analysis.metrics import RATIO_COLUMNS
+        from gilwatt.analysis.result import study_context
+
+        data = load_study(str(store_path), study_id)
+        analysis = analyse(data, metrics=list(RATIO_COLUMNS), n_resamples=200)
+        if ("ft", "gil") not in analysis.pairs:
+            return dict.fromkeys(range(1, 7), NOT_TESTABLE)
+        energy = analyse_energy_time(data.runs)
+        measured = bool(energy.sources) and not energy.estimate
+        context = study_context(str(store_path), study_id)
+        found = decision_data(analysis, usable_cpus=context.usable_cpus, energy_measured=measured)
+        return {n: d.verdict for n, d in decide(found, alpha=alpha, detail=False).items()}
+
+    return look
 
 
 def _counts(text: str) -> tuple[int, ...]:
@@ -238,14 +326,22 @@ def _print_plan(study: ResolvedStudy, store_path: Path, out: TextIO) -> None:
     from gilwatt.study.matrix import plan
 
     spec = study.spec
-    runs = plan(study.cells, spec.modes, spec.reps, spec.seed, priming=spec.priming)
+    from gilwatt.study.sequential import FIRST_LOOK
+
+    reps = FIRST_LOOK if spec.reps_auto else spec.reps
+    runs = plan(study.cells, spec.modes, reps, spec.seed, priming=spec.priming)
+    count = (
+        f"auto replicates ({FIRST_LOOK} to {spec.max_reps}, {len(runs) // reps} runs each)"
+        if spec.reps_auto
+        else f"{spec.reps} replicates; {len(runs)} runs"
+    )
     print(f"study {spec.name!r} ({spec.origin.source}), spec {study.spec_hash()[:12]}", file=out)
     for slot, interp in study.interpreters.items():
         print(
             f"  {slot:<3} {interp.executable} ({interp.version}{', free-threaded' if interp.free_threaded else ''})",
             file=out,
         )
-    print(f"  modes {', '.join(spec.modes)}; {len(study.cells)} cells; {spec.reps} replicates; {len(runs)} runs; "
+    print(f"  modes {', '.join(spec.modes)}; {len(study.cells)} cells; {count}; "
           f"seed {spec.seed}; store {store_path}", file=out)  # fmt: skip
     for cell in study.cells:
         print(f"  cell {cell.label()}", file=out)
@@ -292,7 +388,7 @@ class Progress:
                 else "new study"
             )
             self.write(f"gilwatt study: {event.total} runs ({state})")
-        elif event.kind in ("block", "idle"):
+        elif event.kind in ("block", "idle", "look"):
             self.write(f"-- {event.message}")
         elif event.kind == "note":
             self.write(f"   note: {event.message}")
@@ -330,6 +426,8 @@ def _print_outcome(outcome: StudyOutcome, out: TextIO) -> None:
     counts = ", ".join(f"{n} {status}" for status, n in sorted(outcome.counts.items()) if n)
     print(f"study {outcome.study_id}: {outcome.planned} runs ({counts}); {outcome.launched} launched in "
           f"{_duration(outcome.elapsed_s)} this session", file=out)  # fmt: skip
+    stop = f"; stopped: {outcome.stopped}" if outcome.stopped else ""
+    print(f"replicates: {outcome.replicates}{stop}", file=out)
     print(f"store: {outcome.store_path.resolve()}", file=out)
 
 

@@ -295,3 +295,18 @@ class StoreStudies:
             (run_id, seq),
         ).fetchall()
         return {int(c): int(b) for c, b in rows}
+
+    def study_region_walls(self, study_id: int) -> list[tuple[str, str, int, str, int, str, int]]:
+        """(workload, params_json, workers, mode, block, region name, wall_ns) of each region
+        name of each done run of the study (first begin to last end)."""
+        rows = self._conn.execute(
+            "SELECT sr.workload, sr.params_json, sr.workers, sr.mode, sr.block, g.name,"
+            " MAX(g.end_ns) - MIN(g.begin_ns) FROM study_runs sr"
+            " JOIN regions g ON g.run_id = sr.run_id"
+            " WHERE sr.study_id = ? AND sr.status = 'done' GROUP BY sr.run_id, g.name",
+            (study_id,),
+        ).fetchall()
+        return [
+            (str(r[0]), str(r[1]), int(r[2]), str(r[3]), int(r[4]), str(r[5]), int(r[6]))
+            for r in rows
+        ]

@@ -12,7 +12,7 @@ from gilwatt.study.matrix import PlannedRun
 @dataclass(frozen=True)
 class StudyEvent:
     """Progress of a study, for the CLI to show. ``kind``: start, block, run-start, run-end,
-    idle, note, end."""
+    idle, note, look, end."""
 
     kind: str
     done: int  # runs with a final status (of the runs planned for this session)
@@ -39,3 +39,5 @@ class StudyOutcome:
     launched: int  # runs started in this session
     elapsed_s: float
     notes: list[str] = field(default_factory=list)
+    replicates: int = 0  # replicates with no pending run
+    stopped: str = ""  # why an adaptive study stopped ("" when it did not look, or ran on)

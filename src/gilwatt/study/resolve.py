@@ -116,7 +116,9 @@ class ResolvedStudy:
     def execution(self) -> dict[str, Any]:
         """Settings that may change between sessions of one study (not hashed)."""
         return {
-            "reps": self.spec.reps,
+            "reps": "auto" if self.spec.reps_auto else self.spec.reps,
+            "max_reps": self.spec.max_reps,
+            "budget_ns": self.spec.budget_ns,
             "cooldown_ns": self.spec.cooldown_ns,
             "idle_baseline_ns": self.spec.idle_baseline_ns,
             "timeout_s": self.spec.timeout_s,

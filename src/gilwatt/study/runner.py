@@ -12,7 +12,7 @@ from __future__ import annotations
 import fcntl
 import os
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import astuple
 from pathlib import Path
 from typing import IO, Any
@@ -21,12 +21,13 @@ from gilwatt.errors import ConfigError, GilwattError, StoreError
 from gilwatt.modes import interpreter_slot
 from gilwatt.profiler import ProfileRequest, ProfileResult
 from gilwatt.store import Store
-from gilwatt.study import cpus, machine
+from gilwatt.study import cpus, machine, sequential
 from gilwatt.study.gates import RunFacts, Verdict, judge
 from gilwatt.study.ledger import FINAL_STATUSES, Ledger
-from gilwatt.study.matrix import PRIMING_SUFFIX, PlannedRun
+from gilwatt.study.matrix import PRIMING_SUFFIX, PlannedRun, block_seed, plan
 from gilwatt.study.progress import EventFn, StudyEvent, StudyOutcome
 from gilwatt.study.resolve import InterpreterLike, ResolvedStudy
+from gilwatt.study.sequential import FIRST_LOOK
 from gilwatt.study.session import Session, open_session
 
 IDLE_INTERVAL_NS = 100_000_000  # an idle baseline needs no fine sampling
@@ -37,6 +38,7 @@ def _no_events(event: StudyEvent) -> None:
 
 
 ProfileFn = Callable[[ProfileRequest], ProfileResult]
+LookFn = Callable[[int, float], Mapping[int, str]]
 ProbeFn = Callable[[str], InterpreterLike]
 
 
@@ -50,13 +52,17 @@ def run_study(
     probe_fn: ProbeFn | None = None,
     sleep: Callable[[float], None] = time.sleep,
     usable_cpus: int | None = None,
+    look_fn: LookFn | None = None,
     only_keys: Collection[str] | None = None,
 ) -> StudyOutcome:
     """Run (or resume) ``study`` into the store at ``store_path``; see the module docstring.
 
     ``usable_cpus``: the CPUs runs may use (default: measured here); cells with more workers
-    are oversubscribed, and only the others are pinned (``spec.pin``). ``only_keys``: run
-    just these planned runs (and their reruns): one block on a Dask worker (study/remote.py)."""
+    are oversubscribed, and only the others are pinned (``spec.pin``). ``look_fn(study_id,
+    alpha)``: the claims' verdicts on the store so far at one look's alpha; with ``reps =
+    "auto"`` it decides when to stop (see gilwatt.study.sequential; without it an auto study
+    runs its first three replicates). ``only_keys``: run just these planned runs (and their
+    reruns): one block on a Dask worker (study/remote.py)."""
     if usable_cpus is None:
         usable_cpus = cpus.usable_cpus()
     store = Store.open(store_path)
@@ -70,6 +76,7 @@ def run_study(
                 study, store, ledger, session, store_path, on_event, profile_fn, probe_fn, sleep
             )
             runner.usable_cpus = usable_cpus
+            runner.look_fn = look_fn
             if only_keys is not None:
                 runner.only(set(only_keys))
             return runner.run()
@@ -133,6 +140,9 @@ class _Runner:
         self.executables = {slot: i.executable for slot, i in study.interpreters.items()}
         self.identity: dict[str, InterpreterLike] = dict(study.interpreters)
         self.usable_cpus = len(cpus.allowed_cpus())
+        self.look_fn: LookFn | None = None
+        self.replicate_s: list[float] = []  # wall time of each replicate run in this session
+        self.stopped = ""  # why an adaptive study stopped
         self.allowed = cpus.allowed_cpus()
 
     def only(self, keys: set[str]) -> None:
@@ -146,25 +156,114 @@ class _Runner:
         self.emit("start", message="resumed" if self.session.resumed else "new")
         self._close_stale_runs()
         self._adopt_orphans()
-        blocks = sorted({r.block for r in self.planned})
-        for block in blocks:
-            pending = self._pending(block)
-            if all(r.priming for r in pending):
-                self._drop_priming(pending)  # its measured runs all finished earlier
-                continue
-            self.emit("block", message=f"replicate {block} of {blocks[-1]}")
-            self._check_interpreters(block)
-            self._idle_baseline(block)
-            # one at a time from the ledger: a disturbed run adds its rerun to this replicate
-            while pending := self._pending(block):
-                self._run_one(pending[0])
-                if self.study.spec.cooldown_ns and self._pending_count():
-                    self.sleep(self.study.spec.cooldown_ns / 1e9)
+        block = 1
+        while block <= self._last_block():
+            self._replicate(block)
+            looks = self._adaptive() and block == self._last_block() and block >= FIRST_LOOK
+            if looks and not self._look(block):
+                break
+            block += 1
         self.emit("end")
         return StudyOutcome(
             self.study_id, self.store_path, self.session.resumed, self.total, self._counts(), self.launched,
-            time.monotonic() - self.started, self.notes,
+            time.monotonic() - self.started, self.notes, self._replicates_done(), self.stopped,
         )  # fmt: skip
+
+    def _replicates_done(self) -> int:
+        status = {r.run_key: r.status for r in self.ledger.rows(self.study_id)}
+        return sum(
+            1
+            for b in range(1, self._last_block() + 1)
+            if all(status.get(r.run_key) != "pending" for r in self.planned if r.block == b)
+        )
+
+    def _last_block(self) -> int:
+        return max((r.block for r in self.planned), default=0)
+
+    def _adaptive(self) -> bool:
+        return self.study.spec.reps_auto and self.look_fn is not None
+
+    def _replicate(self, block: int) -> None:
+        pending = self._pending(block)
+        if all(r.priming for r in pending):
+            self._drop_priming(pending)  # its measured runs all finished earlier
+            return
+        of = "" if self.study.spec.reps_auto else f" of {self._last_block()}"
+        self.emit("block", message=f"replicate {block}{of}")
+        began = time.monotonic()
+        self._check_interpreters(block)
+        self._idle_baseline(block)
+        # one at a time from the ledger: a disturbed run adds its rerun to this replicate
+        while pending := self._pending(block):
+            self._run_one(pending[0])
+            if self.study.spec.cooldown_ns and self._pending_count():
+                self.sleep(self.study.spec.cooldown_ns / 1e9)
+        self.replicate_s.append(time.monotonic() - began)
+
+    def _look(self, block: int) -> bool:
+        """The interim analysis after replicate ``block`` (recorded, so never taken twice);
+        plan the next replicate unless the study stops here. False: stop."""
+        assert self.look_fn is not None
+        spec = self.study.spec
+        record = self.ledger.study(self.study_id)
+        looks = sequential.recorded(record.spec)
+        look = next((x for x in looks if x.replicate == block), None)
+        if look is None:
+            alpha = sequential.look_alpha(block, spec.max_reps, looks)
+            verdicts = dict(self.look_fn(self.study_id, alpha)) if alpha > 0 else {}
+            budget_left = None
+            if spec.budget_ns:
+                budget_left = spec.budget_ns / 1e9 - (time.monotonic() - self.started)
+            typical = max(self.replicate_s) if self.replicate_s else None
+            stop = sequential.stop_reason(
+                verdicts, block, spec.max_reps, budget_left_s=budget_left, replicate_s=typical
+            )
+            regions = {name: w.region for name, w in self.study.workloads.items()}
+            bimodal = sequential.bimodal_cells(
+                self.store.study_region_walls(self.study_id), regions
+            )
+            flagged = {c for x in looks for c in x.bimodal}
+            new = [c for c in bimodal if c not in flagged]
+            for cell in new:
+                self.note(f"{cell}: bimodal (max/min {bimodal[cell]:.2f} within the mode)")
+            if new and stop == sequential.DECIDED_STOP:
+                stop = ""  # a newly bimodal cell gets another replicate first
+            look = sequential.Look(
+                block, alpha, sequential.spent(looks) + alpha, verdicts, stop, tuple(new)
+            )
+            doc = dict(record.spec)
+            doc["looks"] = [*(x.to_json() for x in looks), look.to_json()]
+            doc["sequential"] = sequential.PLAN_NAME
+            self.ledger.update_spec(self.study_id, doc)
+        shown = ", ".join(f"{n}: {v}" for n, v in sorted(look.verdicts.items())) or "none"
+        self.emit(
+            "look",
+            message=f"look after replicate {block} (alpha {look.alpha:.2g}, spent "
+            f"{look.spent:.2g} of {sequential.ALPHA:g}): {shown}"
+            + (f"; stop: {look.stop}" if look.stop else ""),
+        )
+        if look.stop:
+            self.stopped = look.stop
+            return False
+        self._add_replicate(block + 1)
+        return True
+
+    def _add_replicate(self, block: int) -> None:
+        spec = self.study.spec
+        runs = plan(
+            self.study.cells, spec.modes, block, spec.seed, priming=spec.priming, first=block
+        )
+        self.ledger.plan(self.study_id, runs, lambda mode: self.executables[interpreter_slot(mode)])
+        doc = dict(self.ledger.study(self.study_id).spec)
+        schedule = dict(doc.get("schedule", {}))
+        seeds = dict(schedule.get("block_seeds", {}))
+        seeds[str(block)] = block_seed(spec.seed, block)
+        schedule["block_seeds"] = seeds
+        doc["schedule"] = schedule
+        self.ledger.update_spec(self.study_id, doc)
+        self.planned += runs
+        self.keys.update(r.run_key for r in runs)
+        self.total += len(runs)
 
     def _pending(self, block: int) -> list[PlannedRun]:
         status = {r.run_key: r.status for r in self.ledger.rows(self.study_id)}

@@ -28,6 +28,7 @@ from gilwatt.study.matrix import (
     plan,
 )
 from gilwatt.study.resolve import ResolvedStudy
+from gilwatt.study.sequential import FIRST_LOOK
 
 
 @dataclass(frozen=True)
@@ -63,17 +64,15 @@ def open_session(
             {**definition, "sessions": [], "schedule": {}},
             study.spec.seed,
         )
-    planned = plan(
-        study.cells, study.spec.modes, study.spec.reps, study.spec.seed, priming=study.spec.priming
-    )
+    reps = initial_reps(study, ledger.rows(record.study_id))
+    planned = plan(study.cells, study.spec.modes, reps, study.spec.seed, priming=study.spec.priming)
     spec = dict(record.spec)
     spec["sessions"] = [*spec.get("sessions", []), _session_entry(study, usable_cpus)]
     spec["schedule"] = {
         "rule": BLOCK_SEED_RULE,
         "order": ORDER_RULE,
         "block_seeds": {
-            str(b): block_seed(study.spec.seed, b)
-            for b in range(1, max(study.spec.reps, _blocks(spec)) + 1)
+            str(b): block_seed(study.spec.seed, b) for b in range(1, max(reps, _blocks(spec)) + 1)
         },
     }
     ledger.update_spec(record.study_id, spec)
@@ -83,6 +82,14 @@ def open_session(
     )
     planned = _with_reruns(planned, ledger.rows(record.study_id))
     return Session(ledger.study(record.study_id), planned, resumed, added)
+
+
+def initial_reps(study: ResolvedStudy, rows: list[StudyRunRow]) -> int:
+    """Replicates to plan now: the fixed count; with reps = "auto", the first look's three,
+    or as many as earlier sessions planned (each look plans the next replicate)."""
+    if not study.spec.reps_auto:
+        return study.spec.reps
+    return max(FIRST_LOOK, max((r.block for r in rows), default=0))
 
 
 def _with_reruns(planned: list[PlannedRun], rows: list[StudyRunRow]) -> list[PlannedRun]:

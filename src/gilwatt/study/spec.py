@@ -39,11 +39,14 @@ TOP_KEYS = (
     "priming",
     "pin",
     "max_foreign_cpu",
+    "max_reps",
+    "budget",
 )
 WORKLOAD_KEYS = ("params", "workers")
 
 DEFAULT_SEED = 1
 DEFAULT_REPS = 3
+DEFAULT_MAX_REPS = 10
 DEFAULT_INTERVAL_NS = 10_000_000
 DEFAULT_TIMEOUT_S = 1800.0
 
@@ -79,6 +82,9 @@ class StudySpec:
     priming: bool = True  # one discarded warm-up run per interpreter per replicate
     pin: bool = False  # pin cells with workers <= usable CPUs to their own CPUs
     max_foreign_cpu: float = 0.1  # cores; a run above it is disturbed and rerun
+    reps_auto: bool = False  # reps = "auto": replicates until every claim is decided
+    max_reps: int = DEFAULT_MAX_REPS  # the most replicates an auto study runs
+    budget_ns: int = 0  # an auto study starts no replicate that would end beyond it (0: none)
     origin: Origin = field(default_factory=lambda: Origin("(defaults)"), compare=False)
 
     def where(self, *keys: str, value: object = None) -> str:
@@ -93,6 +99,9 @@ class StudySpec:
 
 
 _FIELD_KEY = {
+    "reps_auto": "reps",
+    "max_reps": "max_reps",
+    "budget_ns": "budget",
     "cooldown_ns": "cooldown",
     "idle_baseline_ns": "idle_baseline",
     "interval_ns": "interval",
@@ -160,8 +169,7 @@ class _SpecReader:
             changes["name"] = self.string(("name",), data["name"])
         if "seed" in data:
             changes["seed"] = self.integer(("seed",), data["seed"], minimum=0)
-        if "reps" in data:
-            changes["reps"] = self.integer(("reps",), data["reps"], minimum=1)
+        changes.update(self.replicates(data))
         if "preset" in data:
             changes["preset"] = self.string(("preset",), data["preset"])
         if "modes" in data:
@@ -188,6 +196,19 @@ class _SpecReader:
             )
             changes["timeout_s"] = timeout_ns / 1e9 if timeout_ns else None
         return replace(spec, **changes)
+
+    def replicates(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """reps (a count, or "auto"), max_reps and budget."""
+        found: dict[str, Any] = {}
+        if data.get("reps") == "auto":
+            found["reps_auto"] = True
+        elif "reps" in data:
+            found["reps"] = self.integer(("reps",), data["reps"], minimum=1, auto=True)
+        if "max_reps" in data:
+            found["max_reps"] = self.integer(("max_reps",), data["max_reps"], minimum=3)
+        if "budget" in data:
+            found["budget_ns"] = self.duration(("budget",), data["budget"])
+        return found
 
     def cores(self, keys: tuple[str, ...], value: object) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
@@ -230,12 +251,15 @@ class _SpecReader:
             )
         return value
 
-    def integer(self, keys: tuple[str, ...], value: object, *, minimum: int) -> int:
+    def integer(
+        self, keys: tuple[str, ...], value: object, *, minimum: int, auto: bool = False
+    ) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            key = keys[-1]
+            also = ' or "auto"' if auto else ""
+            hint = f"Write e.g. {key} = {max(minimum, 3)}" + (f' or {key} = "auto"' if auto else "")
             raise self.fail(
-                keys,
-                f"{keys[-1]} ({value!r}): must be a whole number >= {minimum}.",
-                f"Write e.g. {keys[-1]} = {max(minimum, 3)}.",
+                keys, f"{key} ({value!r}): must be a whole number >= {minimum}{also}.", hint + "."
             )
         return value
 
