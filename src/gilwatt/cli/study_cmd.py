@@ -135,6 +135,10 @@ def run(args: argparse.Namespace) -> int:
     report_path = options.report_path(args, store_path)
     if report_path is not None:
         _check_report_path(report_path)  # before any run, like every other input
+    from gilwatt.cli import study_cluster
+
+    if study_cluster.wanted(args) and not args.dry_run:  # on every host of a Dask cluster
+        return study_cluster.run(args, study, store_path, report_path)
     from gilwatt.study import cpus
 
     usable = cpus.usable_cpus()
@@ -143,10 +147,6 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         _print_plan(study, store_path, sys.stdout)
         return 0
-    from gilwatt.cli import study_cluster
-
-    if study_cluster.wanted(args):  # the same study on every host of a Dask cluster
-        return study_cluster.run(args, study, store_path, report_path)
     progress = Progress(sys.stderr, usable_cpus=usable)
     try:
         outcome = run_study(
