@@ -25,12 +25,13 @@ from typing import Any
 
 from gilwatt import __version__
 from gilwatt.errors import ClusterError, GilwattError, SchedulerLost
+from gilwatt.readback import InterpreterInfo
 from gilwatt.store import Store
 from gilwatt.study.ledger import FINAL_STATUSES, Ledger
 from gilwatt.study.matrix import Cell, PlannedRun, parse_rerun
 from gilwatt.study.progress import EventFn, StudyEvent
 from gilwatt.study.remote import BlockResult, BlockTask, HostFacts, PairWanted
-from gilwatt.study.resolve import ResolvedStudy
+from gilwatt.study.resolve import InterpreterLike, ResolvedStudy
 from gilwatt.study.runner import _lock_store
 from gilwatt.study.session import Session, open_session
 
@@ -98,6 +99,28 @@ class _Host:
         if not self.block_s:
             return None
         return sum(self.block_s) / len(self.block_s) * len(self.units)
+
+
+@dataclass(frozen=True)
+class HostInterpreter:
+    """A host's interpreter as the client's ledger names it: the host's path, the client's
+    pair's identity (the worker checked that they match)."""
+
+    name: str
+    executable: str
+    version: str
+    implementation: str
+    free_threaded: bool
+    error: str | None = None
+
+    @classmethod
+    def of(cls, client: InterpreterLike, executable: str) -> HostInterpreter:
+        return cls(client.name, executable, client.version, client.implementation,
+                   client.free_threaded)  # fmt: skip
+
+    def info(self) -> InterpreterInfo:
+        return InterpreterInfo(self.executable, self.version, self.implementation,
+                               self.free_threaded, not self.free_threaded)  # fmt: skip
 
 
 def wanted_pair(study: ResolvedStudy) -> PairWanted:
@@ -289,7 +312,11 @@ class _ClusterRun:
 
     def _host(self, group: list[HostFacts], ledger: Ledger, force_new: bool) -> _Host:
         facts = group[0]
-        interpreters = {s: self.study.interpreters[s] for s in self.study.interpreters}
+        interpreters: dict[str, InterpreterLike] = {
+            s: HostInterpreter.of(i, facts.executables[s])
+            for s, i in self.study.interpreters.items()
+            if s in facts.executables
+        }
         host_study = replace(
             self.study,
             cells=fit_cells(self.study.cells, facts.usable_cpus),
