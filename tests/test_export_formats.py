@@ -74,7 +74,7 @@ def _json_export(store_path: Path, *args: str) -> dict[str, Any]:
 
 def test_json_is_lossless(store_path: Path) -> None:
     doc = _json_export(store_path, "--study", "1")
-    assert (doc["format"], doc["version"], doc["schema_version"]) == ("gilwatt-export", 1, 2)
+    assert (doc["format"], doc["version"], doc["schema_version"]) == ("gilwatt-export", 1, 3)
     assert [r["run_id"] for r in doc["runs"]] == [2, 3]
     with Store.open(store_path, create=False) as store:
         for run in doc["runs"]:
