@@ -40,6 +40,11 @@ def pair() -> tuple[str, str]:
     return found[0].executable, found[1].executable
 
 
+def extra(key: str) -> bool:
+    """A priming run or a sentinel: not a measurement of the study's cells."""
+    return key.endswith(("/priming", "/sentinel"))
+
+
 def study_args(pair: tuple[str, str], db: Path, *extra: str) -> list[str]:
     return [
         sys.executable, "-m", "gilwatt", "study", "--suite", "tiny", "--python", ",".join(pair),
@@ -98,8 +103,9 @@ def test_a_killed_study_resumes_without_repeating_a_run(
 ) -> None:
     db = tmp_path / "study.db"
     args = study_args(pair, db, "--modes", "gil,ft", "--reps", "3")
-    # (factorial w1, w2; bubble_sort) x 2 modes x 3 replicates, + 2 priming runs per replicate
-    planned = 3 * 2 * 3 + 2 * 3
+    # (factorial w1, w2; bubble_sort) x 2 modes x 3 replicates, + 2 priming runs and 2
+    # sentinels per replicate
+    planned = 3 * 2 * 3 + 2 * 3 + 2 * 3
     proc = subprocess.Popen(
         args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
     )
@@ -130,7 +136,7 @@ def test_a_killed_study_resumes_without_repeating_a_run(
     assert "resumed" in resumed.stderr
     final = ledger(db)
     assert len(final) == planned
-    wanted = {k: "priming" if k.endswith("/priming") else "done" for k in final}
+    wanted = {k: k.rsplit("/", 1)[1] if extra(k) else "done" for k in final}
     assert {k: v[0] for k, v in final.items()} == wanted, final
     finished_at_kill = {k: v for k, v in at_kill.items() if v[0] != "pending"}
     assert {k: final[k] for k in finished_at_kill} == finished_at_kill  # not redone
@@ -166,8 +172,8 @@ def test_an_extension_re_enabling_the_gil_makes_ft_runs_invalid(
     )
     assert done.returncode == 0, done.stderr
     rows = ledger(db)
-    assert sum(k.endswith("/priming") for k in rows) == 2  # one per interpreter
-    rows = {k: v for k, v in rows.items() if not k.endswith("/priming")}
+    assert sum(extra(k) for k in rows) == 4  # a priming run and a sentinel per interpreter
+    rows = {k: v for k, v in rows.items() if not extra(k)}
     assert len(rows) == 6
     for key, (status, reason, run_id) in rows.items():
         mode = key.split("#")[0].rsplit("/", 1)[1]
@@ -197,7 +203,7 @@ def test_a_corrupted_kernel_fails_verification_and_is_invalid(
     assert len(primes) == 2 and all(
         v[0] == "priming" and "invalid: verification failed" in v[1] for v in primes
     )
-    rows = {k: v for k, v in rows.items() if not k.endswith("/priming")}
+    rows = {k: v for k, v in rows.items() if not extra(k)}
     assert len(rows) == 2
     for status, reason, run_id in rows.values():
         assert status == "invalid" and "verification failed" in reason and run_id is not None
@@ -214,8 +220,8 @@ def test_another_study_in_the_store_is_refused_unless_force_new(
     assert refused.returncode == 2
     assert "holds a different study" in refused.stderr and "--force-new" in refused.stderr
     assert "modes ['gil'] vs ['gil', 'ft']" in refused.stderr
-    # nothing ran, nothing was mixed in: the first study's run and its priming run
-    assert sum(finished_labels(db).values()) == 2
+    # nothing ran, nothing was mixed in: the first study's run, its priming run and sentinel
+    assert sum(finished_labels(db).values()) == 3
 
     forced = run([*other, "--force-new"])
     assert forced.returncode == 0, forced.stderr
@@ -227,8 +233,8 @@ def test_another_study_in_the_store_is_refused_unless_force_new(
         conn.execute("SELECT study_id, COUNT(*) FROM study_runs GROUP BY study_id").fetchall()
     )
     conn.close()
-    # each with its priming runs (one per interpreter)
-    assert [s for s, _ in studies] == [1, 2] and per_study == {1: 1 + 1, 2: 2 + 2}
+    # each with its priming runs and sentinels (one of each per interpreter)
+    assert [s for s, _ in studies] == [1, 2] and per_study == {1: 1 + 2, 2: 2 + 4}
     assert json.loads(studies[1][1])["modes"] == ["gil", "ft"]
 
 
@@ -247,7 +253,7 @@ def test_a_workload_missing_its_dependency_is_skipped_and_the_study_goes_on(tmp_
          "--max-foreign-cpu", "64"]
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    rows = {key.split("{")[0]: v for key, v in ledger(db).items() if not key.endswith("/priming")}
+    rows = {key.split("{")[0]: v for key, v in ledger(db).items() if not extra(key)}
     assert rows["bubble_sort"][0] == "done"
     status, reason, run_id = rows["numpy_blas"]
     assert status == "skipped" and "numpy" in reason and run_id is not None
@@ -271,8 +277,8 @@ def test_an_interpreter_that_disappears_mid_study(pair: tuple[str, str], tmp_pat
             proc.wait()
     assert proc.returncode == 0, err
     rows = ledger(db)
-    assert len(rows) == 18 + 2 * 3  # with one priming run per interpreter per replicate
-    rows = {k: v for k, v in rows.items() if not k.endswith("/priming")}
+    assert len(rows) == 18 + 4 * 3  # a priming run and a sentinel per interpreter per replicate
+    rows = {k: v for k, v in rows.items() if not extra(k)}
     on_ft = [v for k, v in rows.items() if k.split("#")[0].endswith("/ft")]
     assert {v[0] for v in on_ft} == {"done"}  # the rest went on
     gone = [v for k, v in rows.items() if k.split("#")[0].endswith("/gil") and v[0] != "done"]

@@ -78,3 +78,20 @@ def test_run_key_is_stable_and_readable() -> None:
     assert prime.run_key == 'matmul{"alpha":1.5,"size":48}/w4/ft#b1/priming'
     assert cell.label() == "matmul alpha=1.5 size=48 w=4"
     assert [r.run_key for r in plan([cell], ("ft",), 1, 0, priming=False)] == [run.run_key]
+
+
+def test_sentinels_follow_the_priming_runs_one_per_interpreter() -> None:
+    from gilwatt.study.matrix import SENTINEL_CELL
+
+    runs = plan(CELLS, MODES, reps=2, study_seed=3, sentinel=True)
+    for block in (1, 2):
+        these = [r for r in runs if r.block == block]
+        assert [(r.priming, r.sentinel) for r in these[:4]] == [(True, False)] * 2 + [
+            (False, True)
+        ] * 2
+        sentinels = these[2:4]
+        assert {r.cell for r in sentinels} == {SENTINEL_CELL}
+        assert {interpreter_slot(r.mode) for r in sentinels} == {"gil", "ft"}
+        assert all(r.run_key.endswith("/sentinel") for r in sentinels)
+        assert [r.position for r in these] == list(range(len(these)))
+    assert len({r.run_key for r in runs}) == len(runs)

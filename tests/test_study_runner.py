@@ -28,10 +28,12 @@ from study_fakes import (
 )
 
 
-def make_study(tmp_path: Path, text: str = "reps = 2\n", priming: bool = False) -> ResolvedStudy:
-    """The runner's bookkeeping without priming runs (the priming test turns them on)."""
+def make_study(
+    tmp_path: Path, text: str = "reps = 2\n", priming: bool = False, sentinel: bool = False
+) -> ResolvedStudy:
+    """The runner's bookkeeping without priming runs and sentinels (their tests turn them on)."""
     gil, ft = fake_pair(tmp_path)
-    head = f"priming = {str(priming).lower()}\n"
+    head = f"priming = {str(priming).lower()}\nsentinel = {str(sentinel).lower()}\n"
     spec = parse_spec(head + text + "\n[workloads.alpha]\n[workloads.seq]\n", "s.toml")
     return resolve_study(
         spec,
@@ -507,3 +509,29 @@ def test_a_bimodal_cell_gets_another_replicate_before_a_decided_study_stops(
     assert looks[0].bimodal[0].startswith("seq") and looks[0].bimodal[0].endswith("/w1/gil")
     assert looks[1].bimodal == ()  # flagged once: it does not hold the study forever
     assert any("bimodal (max/min 2.00 within the mode)" in e.message for e in events)
+
+
+def test_sentinels_run_each_replicate_on_both_builds_and_their_drift_is_noted(
+    tmp_path: Path,
+) -> None:
+    study = make_study(tmp_path, 'reps = "auto"\nmax_reps = 4\n', sentinel=True)
+
+    def warming(request: ProfileRequest) -> Outcome:
+        # the machine slows down replicate by replicate: the sentinel shows it
+        block = int(request.label.split("#b")[1].split("/")[0].split("~")[0])
+        return Outcome(region_ns=1_000_000 * (10 + 2 * block))
+
+    events: list[StudyEvent] = []
+    profiler = ScriptedProfiler(warming)
+    outcome = run_study(
+        study, tmp_path / "s.db", profile_fn=profiler, probe_fn=probe,  # type: ignore[arg-type]
+        sleep=lambda s: None, look_fn=lambda i, a: {1: "inconclusive"}, on_event=events.append,
+    )  # fmt: skip
+    assert outcome.replicates == 4 and outcome.counts == {"done": 4 * 9, "sentinel": 4 * 2}
+    sentinels = [r for r in profiler.requests if r.label.endswith("/sentinel")]
+    assert len(sentinels) == 8 and {r.env["GILWATT_CELL"].split("/")[-1] for r in sentinels} == {
+        "gil", "ft",
+    }  # fmt: skip
+    assert all(r.label.startswith("mandelbrot") for r in sentinels)
+    notes = [e.message for e in events if e.kind == "note" and "sentinel on" in e.message]
+    assert any("sentinel on gil: +" in n and "over 4 replicates" in n for n in notes), notes

@@ -9,6 +9,7 @@ import pytest
 from gilwatt.study.sequential import (
     ALPHA,
     Look,
+    drift,
     look_alpha,
     recorded,
     replicate_estimate_s,
@@ -48,3 +49,16 @@ def test_stop_reasons() -> None:
     assert stop_reason({1: "inconclusive"}, 4, 10, budget_left_s=50, replicate_s=60) != ""
     assert stop_reason({1: "inconclusive"}, 4, 10, budget_left_s=70, replicate_s=60) == ""
     assert replicate_estimate_s(100, "quick", 0.0) == pytest.approx(100)
+
+
+def test_drift_flags_a_significant_trend_of_the_sentinel_and_not_noise() -> None:
+    def walls(
+        times: list[float], mode: str = "gil"
+    ) -> list[tuple[str, str, int, str, int, str, int]]:
+        return [("s", "{}", 1, mode, b + 1, "kernel", int(t * 1e9)) for b, t in enumerate(times)]
+
+    rising = walls([0.20, 0.22, 0.24, 0.26, 0.28])
+    ((mode, (change, p)),) = drift(rising, "s", "kernel").items()
+    assert mode == "gil" and change == pytest.approx(0.40, abs=0.03) and p < 0.05
+    assert drift(walls([0.20, 0.21, 0.20, 0.21, 0.20]), "s", "kernel") == {}
+    assert drift(rising, "s", "other-region") == {} and drift(rising[:2], "s", "kernel") == {}

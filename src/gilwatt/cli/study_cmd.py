@@ -329,7 +329,9 @@ def _print_plan(study: ResolvedStudy, store_path: Path, out: TextIO) -> None:
     from gilwatt.study.sequential import FIRST_LOOK
 
     reps = FIRST_LOOK if spec.reps_auto else spec.reps
-    runs = plan(study.cells, spec.modes, reps, spec.seed, priming=spec.priming)
+    runs = plan(
+        study.cells, spec.modes, reps, spec.seed, priming=spec.priming, sentinel=spec.sentinel
+    )
     count = (
         f"auto replicates ({FIRST_LOOK} to {spec.max_reps}, {len(runs) // reps} runs each)"
         if spec.reps_auto
@@ -348,7 +350,8 @@ def _print_plan(study: ResolvedStudy, store_path: Path, out: TextIO) -> None:
     print(
         "  replicate 1 order: "
         + ", ".join(
-            f"{r.cell.workload}/w{r.cell.workers}/{r.mode}{' (priming)' if r.priming else ''}"
+            f"{r.cell.workload}/w{r.cell.workers}/{r.mode}"
+            + (" (priming)" if r.priming else " (sentinel)" if r.sentinel else "")
             for r in runs
             if r.block == 1
         ),
@@ -409,6 +412,7 @@ class Progress:
         """``b2 factorial max_value=600 w=4 ft`` (+ oversubscribed, priming)."""
         over = self.usable_cpus is not None and run.cell.workers > self.usable_cpus
         tags = ("oversubscribed " if over else "") + ("priming " if run.priming else "")
+        tags += "sentinel " if run.sentinel else ""
         return (
             f"b{run.block} {run.cell.label()} {run.mode}{' (' + tags.strip() + ')' if tags else ''}"
         )

@@ -227,7 +227,7 @@ CREATE TABLE IF NOT EXISTS study_runs (
     workers     INTEGER NOT NULL,
     mode        TEXT NOT NULL,      -- gil|ft|ft-gil
     interpreter TEXT NOT NULL,
-    status      TEXT NOT NULL,      -- pending|done|invalid|failed|skipped|priming|disturbed
+    status      TEXT NOT NULL,      -- pending|done|invalid|failed|skipped|priming|disturbed|sentinel
     reason      TEXT NOT NULL DEFAULT '',
     run_id      INTEGER REFERENCES runs(run_id),
     PRIMARY KEY (study_id, run_key)

@@ -18,9 +18,12 @@ from typing import Any
 
 from gilwatt.errors import StoreError
 
-# priming: a discarded warm-up run; disturbed: foreign load during the run (it is rerun).
+# priming: a discarded warm-up run; disturbed: foreign load during the run (it is rerun);
+# sentinel: the fixed-work run of each replicate that shows drift.
 # The analysis counts only "done".
-STUDY_RUN_FINAL_STATUSES = ("done", "invalid", "failed", "skipped", "priming", "disturbed")
+STUDY_RUN_FINAL_STATUSES = (
+    "done", "invalid", "failed", "skipped", "priming", "disturbed", "sentinel",
+)  # fmt: skip
 STUDY_RUN_STATUSES = ("pending", *STUDY_RUN_FINAL_STATUSES)
 
 
@@ -296,15 +299,17 @@ class StoreStudies:
         ).fetchall()
         return {int(c): int(b) for c, b in rows}
 
-    def study_region_walls(self, study_id: int) -> list[tuple[str, str, int, str, int, str, int]]:
+    def study_region_walls(
+        self, study_id: int, status: str = "done"
+    ) -> list[tuple[str, str, int, str, int, str, int]]:
         """(workload, params_json, workers, mode, block, region name, wall_ns) of each region
-        name of each done run of the study (first begin to last end)."""
+        name of each run of the study with this status (first begin to last end)."""
         rows = self._conn.execute(
             "SELECT sr.workload, sr.params_json, sr.workers, sr.mode, sr.block, g.name,"
             " MAX(g.end_ns) - MIN(g.begin_ns) FROM study_runs sr"
             " JOIN regions g ON g.run_id = sr.run_id"
-            " WHERE sr.study_id = ? AND sr.status = 'done' GROUP BY sr.run_id, g.name",
-            (study_id,),
+            " WHERE sr.study_id = ? AND sr.status = ? GROUP BY sr.run_id, g.name",
+            (study_id, status),
         ).fetchall()
         return [
             (str(r[0]), str(r[1]), int(r[2]), str(r[3]), int(r[4]), str(r[5]), int(r[6]))

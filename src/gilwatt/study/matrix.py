@@ -68,6 +68,7 @@ class PlannedRun:
     block: int  # the replicate, 1-based
     position: int  # 0-based order inside the replicate
     priming: bool = False  # a discarded warm-up run of the mode's interpreter
+    sentinel: bool = False  # the fixed-work run that shows drift over replicates
     attempt: int = 0  # > 0: a rerun of a disturbed run
 
     @property
@@ -79,6 +80,7 @@ class PlannedRun:
         """Stable identity of (workload, params, workers, mode, replicate[, priming][, rerun])."""
         key = run_key(self.cell, self.mode, self.block)
         key = f"{key}{PRIMING_SUFFIX}" if self.priming else key
+        key = f"{key}{SENTINEL_SUFFIX}" if self.sentinel else key
         return f"{key}{RERUN_MARK}{self.attempt}" if self.attempt else key
 
     def rerun(self, position: int) -> PlannedRun:
@@ -86,6 +88,10 @@ class PlannedRun:
 
 
 PRIMING_SUFFIX = "/priming"
+SENTINEL_SUFFIX = "/sentinel"
+# The sentinel: short fixed work on both builds each replicate (a bundled workload, about
+# 0.2 s on the GIL build here), whose drift over replicates says whether the machine changed.
+SENTINEL_CELL = Cell.of("mandelbrot", {"size": 160}, 1)
 RERUN_MARK = "~r"  # run_key~r1: the first rerun of run_key
 
 
@@ -148,12 +154,24 @@ def replicate(
     block: int,
     *,
     priming: bool = True,
+    sentinel: bool = False,
 ) -> list[PlannedRun]:
-    """The runs of one replicate in order: priming runs, then every cell's block."""
+    """The runs of one replicate in order: priming runs, sentinels, then every cell's block."""
     units = replicate_order(cells, modes, study_seed, block)
     primes = priming_units(units, interpreter_slot) if priming else []
     runs = [PlannedRun(c, m, block, i, priming=True) for i, (c, m) in enumerate(primes)]
-    runs += [PlannedRun(c, m, block, len(primes) + i) for i, (c, m) in enumerate(units)]
+    if sentinel:
+        slots = dict.fromkeys(interpreter_slot(m) for _c, m in units)
+        # the build's own mode (gil, ft), else the build's other mode in the study (ft-gil)
+        first = {
+            s: s if s in modes else next(m for _c, m in units if interpreter_slot(m) == s)
+            for s in slots
+        }
+        runs += [
+            PlannedRun(SENTINEL_CELL, first[s], block, len(runs) + i, sentinel=True)
+            for i, s in enumerate(slots)
+        ]
+    runs += [PlannedRun(c, m, block, len(runs) + i) for i, (c, m) in enumerate(units)]
     return runs
 
 
@@ -164,10 +182,11 @@ def plan(
     study_seed: int,
     *,
     priming: bool = True,
+    sentinel: bool = False,
     first: int = 1,
 ) -> list[PlannedRun]:
     """All runs of replicates ``first``..``reps``, replicate after replicate."""
     runs: list[PlannedRun] = []
     for block in range(first, reps + 1):
-        runs += replicate(cells, modes, study_seed, block, priming=priming)
+        runs += replicate(cells, modes, study_seed, block, priming=priming, sentinel=sentinel)
     return runs

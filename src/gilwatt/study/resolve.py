@@ -123,6 +123,7 @@ class ResolvedStudy:
             "idle_baseline_ns": self.spec.idle_baseline_ns,
             "timeout_s": self.spec.timeout_s,
             "priming": self.spec.priming,
+            "sentinel": self.spec.sentinel,
             "pin": self.spec.pin,
             "max_foreign_cpu": self.spec.max_foreign_cpu,
             "source": self.spec.origin.source,

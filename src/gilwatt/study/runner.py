@@ -24,9 +24,16 @@ from gilwatt.store import Store
 from gilwatt.study import cpus, machine, sequential
 from gilwatt.study.gates import RunFacts, Verdict, judge
 from gilwatt.study.ledger import FINAL_STATUSES, Ledger
-from gilwatt.study.matrix import PRIMING_SUFFIX, PlannedRun, block_seed, plan
+from gilwatt.study.matrix import (
+    PRIMING_SUFFIX,
+    SENTINEL_CELL,
+    SENTINEL_SUFFIX,
+    PlannedRun,
+    block_seed,
+    plan,
+)
 from gilwatt.study.progress import EventFn, StudyEvent, StudyOutcome
-from gilwatt.study.resolve import InterpreterLike, ResolvedStudy
+from gilwatt.study.resolve import InterpreterLike, ResolvedStudy, WorkloadLike
 from gilwatt.study.sequential import FIRST_LOOK
 from gilwatt.study.session import Session, open_session
 
@@ -185,7 +192,7 @@ class _Runner:
 
     def _replicate(self, block: int) -> None:
         pending = self._pending(block)
-        if all(r.priming for r in pending):
+        if all(r.priming or r.sentinel for r in pending):
             self._drop_priming(pending)  # its measured runs all finished earlier
             return
         of = "" if self.study.spec.reps_auto else f" of {self._last_block()}"
@@ -226,6 +233,14 @@ class _Runner:
             new = [c for c in bimodal if c not in flagged]
             for cell in new:
                 self.note(f"{cell}: bimodal (max/min {bimodal[cell]:.2f} within the mode)")
+            sentinel = self.store.study_region_walls(self.study_id, status="sentinel")
+            name = SENTINEL_CELL.workload
+            found = sequential.drift(sentinel, name, self._workload(name).region)
+            for mode, (change, p) in found.items():
+                self.note(
+                    f"sentinel on {mode}: {change:+.0%} over {block} replicates (trend p={p:.3f}); "
+                    "the machine changed during the study"
+                )
             if new and stop == sequential.DECIDED_STOP:
                 stop = ""  # a newly bimodal cell gets another replicate first
             look = sequential.Look(
@@ -251,7 +266,13 @@ class _Runner:
     def _add_replicate(self, block: int) -> None:
         spec = self.study.spec
         runs = plan(
-            self.study.cells, spec.modes, block, spec.seed, priming=spec.priming, first=block
+            self.study.cells,
+            spec.modes,
+            block,
+            spec.seed,
+            priming=spec.priming,
+            sentinel=spec.sentinel,
+            first=block,
         )
         self.ledger.plan(self.study_id, runs, lambda mode: self.executables[interpreter_slot(mode)])
         doc = dict(self.ledger.study(self.study_id).spec)
@@ -272,8 +293,20 @@ class _Runner:
     def _drop_priming(self, pending: list[PlannedRun]) -> None:
         for planned in pending:
             self.ledger.set_status(
-                self.study_id, planned.run_key, "priming", "not run: its replicate had finished"
+                self.study_id,
+                planned.run_key,
+                "priming" if planned.priming else "sentinel",
+                "not run: its replicate had finished",
             )
+
+    def _workload(self, name: str) -> WorkloadLike:
+        """A study workload, or a bundled one (the sentinel's)."""
+        found = self.study.workloads.get(name)
+        if found is None:
+            from gilwatt.workloads import get_workload
+
+            found = get_workload(name)
+        return found
 
     def _pending_count(self) -> int:
         return sum(
@@ -314,7 +347,7 @@ class _Runner:
                 executable, f"interpreter {executable} disappeared (block {planned.block})"
             )
             return
-        workload = self.study.workloads[planned.cell.workload]
+        workload = self._workload(planned.cell.workload)
         warnings: list[str] = []  # shown only for a run that is not valid: they may explain it
         argv = workload.argv(executable, planned.cell.params, planned.cell.workers)
         if self.study.spec.pin:
@@ -352,20 +385,24 @@ class _Runner:
         verdict = judge(facts, mode, workload.region)
         own_cpu_ns = machine.own_cpu_ns() - own_before
         disturbed = self._machine(result, before, own_cpu_ns, facts, workload.region)
-        if disturbed and verdict.status == "done" and not planned.priming:
+        if disturbed and verdict.status == "done" and not (planned.priming or planned.sentinel):
             verdict = Verdict("disturbed", disturbed)
         gone = verdict.status in ("invalid", "skipped") and not os.access(executable, os.X_OK)
         if gone:  # it failed because the interpreter went away while it started
             verdict = Verdict(
                 "skipped", f"interpreter {executable} disappeared (block {planned.block})"
             )
-        if planned.priming and verdict.status != "pending":
+        if (planned.priming or planned.sentinel) and verdict.status != "pending":
             why = "" if verdict.status == "done" else f" ({verdict.status}: {verdict.reason})"
-            verdict = Verdict("priming", f"discarded warm-up{why}")
+            verdict = (
+                Verdict("priming", f"discarded warm-up{why}")
+                if planned.priming
+                else Verdict("sentinel", f"fixed work, for drift{why}")
+            )
         self.ledger.set_status(
             self.study_id, planned.run_key, verdict.status, verdict.reason, result.run_id
         )
-        if verdict.status not in ("done", "priming", "disturbed"):
+        if verdict.status not in ("done", "priming", "sentinel", "disturbed"):
             for text in dict.fromkeys(warnings):
                 self.note(f"{planned.run_key}: {text}")
         self.emit(
@@ -462,11 +499,11 @@ class _Runner:
             run_id = self.ledger.finished_run(self.study_id, row.run_key)
             if run_id is None:
                 continue
-            verdict = judge(
-                self._facts(run_id), row.mode, self.study.workloads[row.workload].region
-            )
+            verdict = judge(self._facts(run_id), row.mode, self._workload(row.workload).region)
             if verdict.status != "pending" and row.run_key.endswith(PRIMING_SUFFIX):
                 verdict = Verdict("priming", "discarded warm-up (adopted)")
+            if verdict.status != "pending" and row.run_key.endswith(SENTINEL_SUFFIX):
+                verdict = Verdict("sentinel", "fixed work, for drift (adopted)")
             if verdict.status != "pending":
                 self.ledger.set_status(
                     self.study_id, row.run_key, verdict.status, verdict.reason, run_id

@@ -134,6 +134,32 @@ def bimodal_cells(
     return {cell: r for cell, r in sorted(spread.items()) if r > BIMODAL_RATIO}
 
 
+DRIFT_P = 0.05
+DRIFT_CHANGE = 0.05  # a trend must also move the sentinel this much from first to last
+
+
+def drift(
+    walls: Sequence[tuple[str, str, int, str, int, str, int]], workload: str, region: str
+) -> dict[str, tuple[float, float]]:
+    """Per mode, the sentinel's trend over replicates when it is significant and not small:
+    mode -> (relative change from the first to the last replicate, p of the slope)."""
+    by_mode: dict[str, dict[int, list[int]]] = {}
+    for name, _params, _workers, mode, block, region_name, wall_ns in walls:
+        if name == workload and region_name == region and wall_ns > 0:
+            by_mode.setdefault(mode, {}).setdefault(block, []).append(wall_ns)
+    found = {}
+    for mode, blocks in sorted(by_mode.items()):
+        if len(blocks) < 3:
+            continue
+        xs = sorted(blocks)
+        ys = [math.log(min(blocks[b])) for b in xs]
+        fit = sps.linregress(xs, ys)
+        change = math.exp(fit.slope * (xs[-1] - xs[0])) - 1
+        if fit.pvalue < DRIFT_P and abs(change) > DRIFT_CHANGE:
+            found[mode] = (change, float(fit.pvalue))
+    return found
+
+
 # Per-run seconds of a preset on a 2-core machine (README's tables), for estimates before
 # anything ran: a budget shorter than one replicate is refused.
 RUN_SECONDS = {"tiny": 0.3, "quick": 1.0, "paper": 10.0}

@@ -65,7 +65,10 @@ def open_session(
             study.spec.seed,
         )
     reps = initial_reps(study, ledger.rows(record.study_id))
-    planned = plan(study.cells, study.spec.modes, reps, study.spec.seed, priming=study.spec.priming)
+    spec_ = study.spec
+    planned = plan(
+        study.cells, spec_.modes, reps, spec_.seed, priming=spec_.priming, sentinel=spec_.sentinel
+    )
     spec = dict(record.spec)
     spec["sessions"] = [*spec.get("sessions", []), _session_entry(study, usable_cpus)]
     spec["schedule"] = {

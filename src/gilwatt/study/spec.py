@@ -37,6 +37,7 @@ TOP_KEYS = (
     "interval",
     "timeout",
     "priming",
+    "sentinel",
     "pin",
     "max_foreign_cpu",
     "max_reps",
@@ -80,6 +81,7 @@ class StudySpec:
     interval_ns: int = DEFAULT_INTERVAL_NS
     timeout_s: float | None = DEFAULT_TIMEOUT_S
     priming: bool = True  # one discarded warm-up run per interpreter per replicate
+    sentinel: bool = True  # a fixed-work run per build per replicate, for drift
     pin: bool = False  # pin cells with workers <= usable CPUs to their own CPUs
     max_foreign_cpu: float = 0.1  # cores; a run above it is disturbed and rerun
     reps_auto: bool = False  # reps = "auto": replicates until every claim is decided
@@ -185,7 +187,7 @@ class _SpecReader:
                 changes[attr] = self.duration((key,), data[key], allow_zero=True)
         if "interval" in data:
             changes["interval_ns"] = self.duration(("interval",), data["interval"], rates=True)
-        changes.update(self.flags(data, ("priming", "pin")))
+        changes.update(self.flags(data, ("priming", "sentinel", "pin")))
         if "max_foreign_cpu" in data:
             changes["max_foreign_cpu"] = self.cores(("max_foreign_cpu",), data["max_foreign_cpu"])
         if "timeout" in data:
