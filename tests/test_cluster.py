@@ -154,7 +154,7 @@ def check_complete(db: Path, n_hosts: int = 2) -> dict[str, int]:
     studies = rows(db, "SELECT study_id, spec_json FROM studies")
     assert len(studies) == n_hosts
     statuses = rows(db, "SELECT status, COUNT(*) FROM study_runs GROUP BY status")
-    assert {s for s, _ in statuses} <= {"done", "priming"}, statuses
+    assert {s for s, _ in statuses} <= {"done", "priming", "sentinel"}, statuses
     # one stored run per ledger row with a run; no run stored twice, none stored unledgered
     ledgered = rows(db, "SELECT COUNT(*) FROM study_runs WHERE run_id IS NOT NULL")[0][0]
     assert rows(db, "SELECT COUNT(*) FROM runs")[0][0] == ledgered
@@ -170,8 +170,8 @@ def test_a_study_over_two_hosts(cluster: Cluster, tmp_path: Path) -> None:
     done = run(study_argv(db, cluster.address, 2))
     assert done.returncode == 0, done.stderr[-3000:]
     per_host = check_complete(db)
-    # 2 cells x 2 modes x 2 replicates + 2 priming runs per replicate, on each host
-    assert sorted(per_host.values()) == [12, 12]
+    # 2 cells x 2 modes x 2 replicates + 2 priming and 2 sentinel runs per replicate, per host
+    assert sorted(per_host.values()) == [16, 16]
     assert sorted(h.rsplit("~", 1)[1] for h in per_host) == ["hostA", "hostB"]
     # every run names its Dask worker, and each host's runs come from that host's worker
     executors = rows(
@@ -229,7 +229,7 @@ def test_a_worker_killed_mid_block_loses_only_that_block(cluster: Cluster, tmp_p
             client.kill()
     assert client.returncode == 0, err[-3000:]
     assert "left during a block; the block runs again on this host" in err
-    assert sorted(check_complete(db).values()) == [12, 12]
+    assert sorted(check_complete(db).values()) == [16, 16]
 
 
 def test_the_client_killed_and_restarted_resumes(cluster: Cluster, tmp_path: Path) -> None:
@@ -253,13 +253,13 @@ def test_the_client_killed_and_restarted_resumes(cluster: Cluster, tmp_path: Pat
         if client.poll() is None:
             client.kill()
     before = rows(db, "SELECT COUNT(*) FROM runs")[0][0]
-    assert before < 24  # it was killed mid-study
+    assert before < 32  # it was killed mid-study
     again = run(argv)
     assert again.returncode == 0, again.stderr[-3000:]
     finished = [int(line.split(", ")[1].split()[0]) for line in again.stderr.splitlines()
                 if line.startswith("gilwatt study on ")]  # fmt: skip
     assert sum(finished) >= 1  # resumed, not restarted
-    assert sorted(check_complete(db).values()) == [12, 12]
+    assert sorted(check_complete(db).values()) == [16, 16]
 
 
 def test_bad_cluster_input_is_one_line_and_exit_2(tmp_path: Path, pair: tuple[str, str]) -> None:

@@ -132,7 +132,7 @@ class ClusterProgress:
             self.status.show(f"{where} {event.message}{eta}")
         elif event.kind == "run-end" and event.run is not None:
             run = event.run
-            tag = " (priming)" if run.priming else ""
+            tag = " (priming)" if run.priming else " (sentinel)" if run.sentinel else ""
             why = f" ({event.reason})" if event.reason and event.status != "done" else ""
             self.status.line(
                 f"{where} b{run.block} {run.cell.label()} {run.mode}{tag}  {event.status}{why}{eta}"

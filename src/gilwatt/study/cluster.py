@@ -338,7 +338,7 @@ class _ClusterRun:
         groups: dict[tuple[int, Cell], list[str]] = {}
         primes: dict[int, list[str]] = {}
         for run in sorted(host.planned.values(), key=lambda r: (r.block, r.position)):
-            if run.priming:
+            if run.priming or run.sentinel:  # the replicate's lead-in goes with its first block
                 primes.setdefault(run.block, []).append(run.run_key)
                 continue
             key = (run.block, run.cell)
@@ -348,12 +348,13 @@ class _ClusterRun:
         units = []
         for keys in groups.values():
             pending = [k for k in keys if status.get(k) == "pending"]
-            measured = [k for k in pending if not host.planned[k].priming]
-            if measured:
+            lead_in = [k for k in pending if _lead_in(host.planned[k])]
+            if len(lead_in) < len(pending):
                 units.append(tuple(keys))
-            for k in pending:
-                if host.planned[k].priming and not measured:
-                    ledger.set_status(study_id, k, "priming", "not run: its block had finished")
+                continue
+            for k in lead_in:  # its measured runs all finished earlier
+                status_of = "priming" if host.planned[k].priming else "sentinel"
+                ledger.set_status(study_id, k, status_of, "not run: its block had finished")
         return units
 
     # -- the loop ---------------------------------------------------------------------------
@@ -480,7 +481,7 @@ class _ClusterRun:
             key=f"gilwatt-block-{self.tag}-{uuid.uuid4().hex[:12]}",
         )  # fmt: skip
         flight[fp] = (future, unit, worker, time.monotonic())
-        first = host.planned[next(k for k in unit if not host.planned[k].priming)]
+        first = host.planned[next(k for k in unit if not _lead_in(host.planned[k]))]
         self.emit(
             "block", host, message=f"replicate {first.block} {first.cell.label()} on {worker}"
         )
@@ -566,6 +567,11 @@ class _ClusterRun:
     def note(self, message: str) -> None:
         self.notes.append(message)
         self.emit_fn(StudyEvent("note", 0, 0, message=message))
+
+
+def _lead_in(run: PlannedRun) -> bool:
+    """A priming or sentinel run: not a measured run of its block's cell."""
+    return run.priming or run.sentinel
 
 
 def _open_host_session(
