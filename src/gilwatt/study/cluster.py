@@ -30,7 +30,7 @@ from gilwatt.store import Store
 from gilwatt.study.ledger import FINAL_STATUSES, Ledger
 from gilwatt.study.matrix import Cell, PlannedRun, parse_rerun
 from gilwatt.study.progress import EventFn, StudyEvent
-from gilwatt.study.remote import BlockResult, BlockTask, HostFacts, PairWanted
+from gilwatt.study.remote import BlockResult, BlockRun, BlockTask, HostFacts, PairWanted
 from gilwatt.study.resolve import InterpreterLike, ResolvedStudy
 from gilwatt.study.runner import _lock_store
 from gilwatt.study.session import Session, open_session
@@ -312,50 +312,16 @@ class _ClusterRun:
 
     def _host(self, group: list[HostFacts], ledger: Ledger, force_new: bool) -> _Host:
         facts = group[0]
-        interpreters: dict[str, InterpreterLike] = {
-            s: HostInterpreter.of(i, facts.executables[s])
-            for s, i in self.study.interpreters.items()
-            if s in facts.executables
-        }
-        host_study = replace(
-            self.study,
-            cells=fit_cells(self.study.cells, facts.usable_cpus),
-            host=facts.descriptor(),
-            interpreters=interpreters,
-        )
-        session = _open_host_session(ledger, host_study, self.store_path, force_new)
+        study = host_study(self.study, facts)
+        session = _open_host_session(ledger, study, self.store_path, force_new)
         planned = {r.run_key: r for r in session.planned}
-        host = _Host(facts, host_study, session, [], {f.worker for f in group}, planned,
+        host = _Host(facts, study, session, [], {f.worker for f in group}, planned,
                      len(session.planned))  # fmt: skip
         host.units = self._units(ledger, host)
         return host
 
     def _units(self, ledger: Ledger, host: _Host) -> list[tuple[str, ...]]:
-        """The host's blocks with a pending run: a cell's runs in one replicate (reruns
-        included), the replicate's priming runs with its first cell."""
-        study_id = host.session.record.study_id
-        status = {r.run_key: r.status for r in ledger.rows(study_id)}
-        groups: dict[tuple[int, Cell], list[str]] = {}
-        primes: dict[int, list[str]] = {}
-        for run in sorted(host.planned.values(), key=lambda r: (r.block, r.position)):
-            if run.priming or run.sentinel:  # the replicate's lead-in goes with its first block
-                primes.setdefault(run.block, []).append(run.run_key)
-                continue
-            key = (run.block, run.cell)
-            if key not in groups:
-                groups[key] = [*primes.pop(run.block, [])]
-            groups[key].append(run.run_key)
-        units = []
-        for keys in groups.values():
-            pending = [k for k in keys if status.get(k) == "pending"]
-            lead_in = [k for k in pending if _lead_in(host.planned[k])]
-            if len(lead_in) < len(pending):
-                units.append(tuple(keys))
-                continue
-            for k in lead_in:  # its measured runs all finished earlier
-                status_of = "priming" if host.planned[k].priming else "sentinel"
-                ledger.set_status(study_id, k, status_of, "not run: its block had finished")
-        return units
+        return block_units(ledger, host.session.record.study_id, host.planned)
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -512,22 +478,11 @@ class _ClusterRun:
         host.block_s.append(time.monotonic() - began)
 
     def _store(self, store: Store, ledger: Ledger, host: _Host, result: BlockResult) -> None:
-        """Copy the block's runs in; a run already final here is not copied again."""
         study_id = host.session.record.study_id
-        status = {r.run_key: r.status for r in ledger.rows(study_id)}
-        fresh = [r for r in result.runs if status.get(r.run_key, "pending") == "pending"]
-        self._plan_reruns(ledger, host, fresh)
-        judged = {r.run_id for r in result.runs if r.run_id is not None}
-        keep = {r.run_id for r in fresh if r.run_id is not None}
-        # idle baselines and other study runs of the block's store go along with the block
-        keep |= {i for i in result.run_ids if i not in judged} if fresh else set()
-        with tempfile.NamedTemporaryFile(prefix="gilwatt-block-", suffix=".db") as tmp:
-            tmp.write(result.store)
-            tmp.flush()
-            ids = store.import_runs(Path(tmp.name), keep, study_id=study_id, executor=result.worker)
+        before = len(host.planned)
+        fresh = store_block(store, ledger, study_id, host.planned, host.study, result)
+        host.total += len(host.planned) - before  # reruns of disturbed runs
         for r in fresh:
-            new_id = ids.get(r.run_id) if r.run_id is not None else None
-            ledger.set_status(study_id, r.run_key, r.status, r.reason, new_id)
             self.launched += r.run_id is not None
             host.done += r.status in FINAL_STATUSES
             planned = host.planned.get(r.run_key)
@@ -535,16 +490,6 @@ class _ClusterRun:
                 self.emit("run-end", host, run=planned, status=r.status, reason=r.reason)
         for line in result.notes:
             self.note(f"{host.name}: {line}")
-
-    def _plan_reruns(self, ledger: Ledger, host: _Host, runs: list[Any]) -> None:
-        study_id = host.session.record.study_id
-        for r in runs:
-            base, attempt = parse_rerun(r.run_key)
-            if attempt and r.run_key not in host.planned and base in host.planned:
-                again = replace(host.planned[base], position=r.position, attempt=attempt)
-                ledger.plan(study_id, [again], lambda m: host.study.interpreter_for(m).executable)
-                host.planned[again.run_key] = again
-                host.total += 1
 
     # -- reporting --------------------------------------------------------------------------
 
@@ -567,6 +512,85 @@ class _ClusterRun:
     def note(self, message: str) -> None:
         self.notes.append(message)
         self.emit_fn(StudyEvent("note", 0, 0, message=message))
+
+
+def block_units(
+    ledger: Ledger, study_id: int, planned: dict[str, PlannedRun]
+) -> list[tuple[str, ...]]:
+    """A host study's blocks with a pending run, in run order: a cell's runs in one replicate
+    (reruns included), the replicate's priming and sentinel runs with its first block. A
+    lead-in whose block has finished is marked not run."""
+    status = {r.run_key: r.status for r in ledger.rows(study_id)}
+    groups: dict[tuple[int, Cell], list[str]] = {}
+    lead: dict[int, list[str]] = {}
+    for run in sorted(planned.values(), key=lambda r: (r.block, r.position)):
+        if _lead_in(run):
+            lead.setdefault(run.block, []).append(run.run_key)
+            continue
+        key = (run.block, run.cell)
+        if key not in groups:
+            groups[key] = [*lead.pop(run.block, [])]
+        groups[key].append(run.run_key)
+    units = []
+    for keys in groups.values():
+        pending = [k for k in keys if status.get(k) == "pending"]
+        lead_in = [k for k in pending if _lead_in(planned[k])]
+        if len(lead_in) < len(pending):
+            units.append(tuple(keys))
+            continue
+        for k in lead_in:  # its measured runs all finished earlier
+            status_of = "priming" if planned[k].priming else "sentinel"
+            ledger.set_status(study_id, k, status_of, "not run: its block had finished")
+    return units
+
+
+def store_block(
+    store: Store,
+    ledger: Ledger,
+    study_id: int,
+    planned: dict[str, PlannedRun],
+    study: ResolvedStudy,
+    result: BlockResult,
+) -> list[BlockRun]:
+    """Copy a block's runs into the study's store; the runs stored. A run already final in
+    the ledger (the block came back twice) is not copied again. Reruns of disturbed runs
+    the worker added are planned here too (and added to ``planned``)."""
+    status = {r.run_key: r.status for r in ledger.rows(study_id)}
+    fresh = [r for r in result.runs if status.get(r.run_key, "pending") == "pending"]
+    for r in fresh:
+        base, attempt = parse_rerun(r.run_key)
+        if attempt and r.run_key not in planned and base in planned:
+            again = replace(planned[base], position=r.position, attempt=attempt)
+            ledger.plan(study_id, [again], lambda m: study.interpreter_for(m).executable)
+            planned[again.run_key] = again
+    judged = {r.run_id for r in result.runs if r.run_id is not None}
+    keep = {r.run_id for r in fresh if r.run_id is not None}
+    # idle baselines and other study runs of the block's store go along with the block
+    keep |= {i for i in result.run_ids if i not in judged} if fresh else set()
+    with tempfile.NamedTemporaryFile(prefix="gilwatt-block-", suffix=".db") as tmp:
+        tmp.write(result.store)
+        tmp.flush()
+        ids = store.import_runs(Path(tmp.name), keep, study_id=study_id, executor=result.worker)
+    for r in fresh:
+        new_id = ids.get(r.run_id) if r.run_id is not None else None
+        ledger.set_status(study_id, r.run_key, r.status, r.reason, new_id)
+    return fresh
+
+
+def host_study(study: ResolvedStudy, facts: HostFacts) -> ResolvedStudy:
+    """``study`` as ``facts``' host runs it: its cells fitted to the host's usable CPUs, its
+    interpreters at the host's paths, the host in the definition."""
+    interpreters: dict[str, InterpreterLike] = {
+        s: HostInterpreter.of(i, facts.executables[s])
+        for s, i in study.interpreters.items()
+        if s in facts.executables
+    }
+    return replace(
+        study,
+        cells=fit_cells(study.cells, facts.usable_cpus),
+        host=facts.descriptor(),
+        interpreters=interpreters,
+    )
 
 
 def _lead_in(run: PlannedRun) -> bool:
