@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import socket
 import tempfile
 import time
 import uuid
@@ -163,6 +164,8 @@ def dask() -> Any:
 def connect(options: ClusterOptions) -> Any:
     """A distributed.Client, or ClusterError with the fix."""
     client_class = dask().Client
+    if options.address:
+        _reachable(options)
     try:
         if options.scheduler_file:
             if not Path(options.scheduler_file).is_file():
@@ -175,6 +178,35 @@ def connect(options: ClusterOptions) -> Any:
             f"{str(exc).splitlines()[0] if str(exc) else 'no answer'}).",
             hint="Check the address (tcp://HOST:8786) and that `dask scheduler` runs there.",
         ) from None
+    except Exception as exc:  # it answered, but not as a Dask scheduler does (e.g. MemoryError)
+        raise ClusterError(
+            f"{options.where()} did not answer as a Dask scheduler ({type(exc).__name__}).",
+            hint="Check the address and port: `dask scheduler` prints its tcp:// address.",
+        ) from None
+
+
+def _reachable(options: ClusterOptions) -> None:
+    """Fail at once on a refused or unresolvable tcp:// address (Dask would retry until its
+    timeout); any other address is left to Dask."""
+    address = options.address or ""
+    if not address.startswith("tcp://"):
+        return
+    host, _, port = address[len("tcp://") :].rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except (OSError, ValueError) as exc:
+        raise ClusterError(
+            f"cannot reach the Dask scheduler at {address} ({_why(exc)}).",
+            hint="Check the address (tcp://HOST:8786) and that `dask scheduler` runs there.",
+        ) from None
+
+
+def _why(exc: OSError | ValueError) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    if isinstance(exc, ValueError):
+        return "not HOST:PORT"
+    return str(exc) or type(exc).__name__
 
 
 def run_cluster_study(
