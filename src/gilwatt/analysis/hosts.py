@@ -93,7 +93,8 @@ def cross_host_rows(results: list[HostResult], metric: str = "time_s") -> list[C
             e = c.estimate
             row.ratios[r.host.hostname] = (e.geomean, e.t_low, e.t_high) if e else None
             row.oversubscribed[r.host.hostname] = c.cell.workers > r.host.usable_cpus
-    return [rows[k] for k in sorted(rows)]
+    # a cell no host could pair (e.g. issue 12's sentinel cell, never analysed) is left out
+    return [rows[k] for k in sorted(rows) if any(v is not None for v in rows[k].ratios.values())]
 
 
 def cross_host_lines(results: list[HostResult], metric: str = "time_s") -> list[str]:
