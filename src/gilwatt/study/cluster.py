@@ -39,6 +39,8 @@ from gilwatt.study.session import Session, open_session
 CONNECT_TIMEOUT_S = 10.0
 POLL_S = 0.5
 SCHEDULER_GRACE_S = 10.0  # a scheduler silent this long is gone
+NO_ANSWER = "did not answer"
+DESCRIBE_TRIES = 3  # a worker that joins mid-study is asked this often before it is left out
 
 
 @dataclass(frozen=True)
@@ -260,6 +262,7 @@ class _ClusterRun:
         self.notes: list[str] = []
         self.launched = 0
         self.tag = uuid.uuid4().hex[:8]
+        self.describe_tries: dict[str, int] = {}
 
     # -- workers and hosts ----------------------------------------------------------------
 
@@ -313,7 +316,7 @@ class _ClusterRun:
                 fut.cancel()
                 why = f"{type(exc).__name__}{': ' + str(exc) if str(exc) else ''}"
                 self.facts[w] = HostFacts(w, "?", "", w, "", 0, 0, 0, {}, {},
-                                          problem=f"did not answer ({why})")  # fmt: skip
+                                          problem=f"{NO_ANSWER} ({why})")  # fmt: skip
 
     def _eligible(self, facts: HostFacts) -> str:
         if facts.gilwatt_version != __version__:
@@ -432,11 +435,19 @@ class _ClusterRun:
         self._describe(new)
         for w in new:
             facts = self.facts[w]
+            tries = self.describe_tries[w] = self.describe_tries.get(w, 0) + 1
+            if facts.problem.startswith(NO_ANSWER) and tries < DESCRIBE_TRIES:
+                del self.facts[w]  # a worker still starting up: ask again next round
+                continue
             host = self.hosts.get(facts.fingerprint)
-            if host is not None and not self._eligible(facts):
+            problem = self._eligible(facts)
+            if host is not None and not problem:
                 host.workers.add(w)
                 host.gone_since = None
                 self.note(f"{host.name}: worker {w} joined")
+            else:
+                why = problem or "a host not in this study (hosts are fixed at the start)"
+                self.note(f"worker {w} ({facts.hostname}) joined, not used: {why}")
 
     def _submit(
         self,
