@@ -7,6 +7,7 @@ per finished run with the host and that host's ETA, then one summary and the fin
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import tomllib
 from pathlib import Path
@@ -79,6 +80,9 @@ def run(
         worker_wait_s=args.worker_wait,
         provision=args.provision_workers,
     )
+    # Dask's own logger prints a traceback when the scheduler goes away; gilwatt's one line
+    # (lost the Dask scheduler ... run the same command again) says what to do instead.
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
     progress = ClusterProgress(sys.stderr)
     try:
         outcome = run_cluster_study(
