@@ -173,3 +173,33 @@ def test_bad_model_requests() -> None:
 def test_tdp_given_to_ccf_is_noted_not_used() -> None:
     meter = em.open_model(VM, model="ccf-linear", cpu_tdp_w=65.0)
     assert meter.tdp_w is None and "65 W given" in meter.details["tdp_ignored"]
+
+
+def test_a_meter_that_follows_the_tree_bills_the_runs_own_cpu_at_every_tick() -> None:
+    meter = em.open_model(VM)  # 2 vCPUs, P_min 0.45 W, P_max 2.02 W each
+    meter.follow_tree()
+    assert meter.zones[-1] == (em.MACHINE_ZONE, "/proc/stat", None, None, 0)  # not counted
+    assert meter.sample(0, [(1000, 5000), (2000, 5000)], 0) == (
+        0,
+        {"model:ccf-linear": 0, em.MACHINE_ZONE: 0},
+    )
+    # 10 ms ticks with no new per-core reading: the run's 1 core busy is billed every tick
+    # (no 0 W while the run is busy, whatever /proc/stat's 10 ms ticks say)
+    for k in range(1, 10):
+        total, zones = meter.sample(k * 10 * MS, (), k * 10 * MS)
+        assert zones == {"model:ccf-linear": total}
+        # P = 2 x 0.45 + 1.57 x 1 core = 2.47 W
+        assert total == pytest.approx(2.47 * k * 10 * 1000, abs=1)
+    # 100 ms: the machine's ticks (both cores fully busy, other programs' load included) feed
+    # their own zone, which is not the run's energy
+    total, zones = meter.sample(100 * MS, [(1010, 5010), (2010, 5010)], 100 * MS)
+    assert total == pytest.approx(247_000, abs=1)
+    assert zones[em.MACHINE_ZONE] == pytest.approx((0.9 + 1.57 * 2) * 0.1 * 1e6, abs=1)
+
+
+def test_a_teads_meter_that_follows_the_tree_takes_its_load_from_the_tree() -> None:
+    meter = em.open_model(VM, cpu_tdp_w=10.0)
+    meter.follow_tree()
+    meter.sample(0, (), 0)
+    total, _ = meter.sample(100 * MS, (), 100 * MS)  # one of 2 cores busy: load 0.5
+    assert total == pytest.approx(10.0 * 0.75 * 0.1 * 1e6, abs=1)

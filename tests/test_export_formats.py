@@ -17,7 +17,7 @@ import pytest
 from gilwatt import export as export_mod
 from gilwatt.cli import main
 from gilwatt.errors import ConfigError
-from gilwatt.store import Store
+from gilwatt.store import SCHEMA_VERSION, Store
 from gilwatt.store.writer import RUN_TABLES
 from test_store_roundtrip import write_hand_run
 
@@ -74,7 +74,11 @@ def _json_export(store_path: Path, *args: str) -> dict[str, Any]:
 
 def test_json_is_lossless(store_path: Path) -> None:
     doc = _json_export(store_path, "--study", "1")
-    assert (doc["format"], doc["version"], doc["schema_version"]) == ("gilwatt-export", 1, 3)
+    assert (doc["format"], doc["version"], doc["schema_version"]) == (
+        "gilwatt-export",
+        1,
+        SCHEMA_VERSION,
+    )
     assert [r["run_id"] for r in doc["runs"]] == [2, 3]
     with Store.open(store_path, create=False) as store:
         for run in doc["runs"]:

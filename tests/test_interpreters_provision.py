@@ -223,3 +223,19 @@ def test_cli_build_failure_shows_step_log_tail_and_packages(
     assert "sudo apt-get install build-essential libssl-dev" in err
     assert "--- last lines of the build log ---" in err
     assert "configure: error: no acceptable C compiler found in $PATH" in err
+
+
+def test_the_installed_python_of_a_free_threaded_build(tmp_path: Path) -> None:
+    from gilwatt.interpreters.layout import installed_python
+    from gilwatt.interpreters.provision import normalise_version
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python3.14t").write_text("")
+    # a release that does not link python3 for the free-threaded build: its own name
+    assert installed_python(bin_dir, "3.14.2", True) == bin_dir / "python3.14t"
+    (bin_dir / "python3").symlink_to("python3.14t")
+    assert installed_python(bin_dir, "3.14.2", True) == bin_dir / "python3"
+    assert installed_python(tmp_path / "none", "3.14.2", False) == tmp_path / "none" / "python3"
+    assert normalise_version("3.14") == "3.14.2" and normalise_version("3.14t") == "3.14.2"
+    assert normalise_version("cpython-3.15.0b1t") == "3.15.0b1"

@@ -9,6 +9,8 @@ sources, the private apt configuration, and every way the route can come up empt
 from __future__ import annotations
 
 import hashlib
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,11 +18,24 @@ import pytest
 from gilwatt import paths
 from gilwatt.cli import main
 from gilwatt.errors import ConfigError, InterpreterError
-from gilwatt.interpreters import checksums, debian, provision
+from gilwatt.interpreters import checksums, debian, provision, pythonorg
 from gilwatt.interpreters.sources import SourceTarball, obtain_source
 
 KNOWN = "3.13.5"
 KNOWN_SHA = "93e583f243454e6e9e4588ca2c2662206ad961659863277afcdb96801647d640"
+
+
+@pytest.fixture(autouse=True)
+def no_python_org(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """python.org is replaced by a port that refuses connections: these tests never download."""
+    for name in ("http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        refused = f"http://127.0.0.1:{sock.getsockname()[1]}/ftp/python"
+        monkeypatch.setattr(pythonorg, "DEFAULT_BASE_URL", refused)
+        yield
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ def test_parse_a_full_line() -> None:
         b"",
         b"hello world",
         b"G2\tB\t1\t1\t1\t1\t1\t1\t0\t{}",
-        b'G1\tX\t1\t1\t1\t1\t1\t1\t0\t{"n": "a"}',
+        b'G1\tQ\t1\t1\t1\t1\t1\t1\t0\t{"n": "a"}',
         b'G1\tB\tone\t1\t1\t1\t1\t1\t0\t{"n": "a"}',
         b'G1\tB\t1\t1\t1\t1\t1\t1\t2\t{"n": "a"}',
         b'G1\tB\t1\t1\t1\t1\t1\t1\t0\t{"n": ',

@@ -90,10 +90,13 @@ def test_markers_import_on_python_3_9_through_the_shim(tmp_path: Path) -> None:
     assert {(r[3], r[4]) for r in _regions(tmp_path)} == {(1, 1)}  # 3.9 always holds a GIL
 
 
-def test_shim_holds_only_the_markers_client() -> None:
+def test_shim_holds_only_the_markers_client_and_the_thread_hook() -> None:
     shim = launcher.shim_dir()
     files = sorted(str(p.relative_to(shim)) for p in shim.rglob("*") if p.is_file())
-    assert files == ["gilwatt/__init__.py", "gilwatt/markers.py"]
+    assert files == [
+        "gilwatt/__init__.py", "gilwatt/markers.py", "gilwatt/threadhook.py",
+        "site/sitecustomize.py",
+    ]  # fmt: skip
 
 
 def test_markers_are_a_silent_no_op_outside_gilwatt(tmp_path: Path) -> None:

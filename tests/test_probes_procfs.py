@@ -45,6 +45,20 @@ def test_stat_parsing_survives_a_hostile_comm() -> None:
     assert stat.vsize_bytes == 1000 and stat.rss_bytes == 5 * procfs.PAGE_SIZE
 
 
+def test_stat_fields_split_up_to_a_field_keep_the_rest_whole() -> None:
+    data = (ROOT / "proc" / str(PARENT) / "stat").read_bytes()
+    full = procfs.stat_fields(data)
+    head = procfs.stat_fields(data, procfs.NUM_THREADS_FIELD)
+    assert head[: procfs.NUM_THREADS_FIELD + 1] == full[: procfs.NUM_THREADS_FIELD + 1]
+    assert len(head) == procfs.NUM_THREADS_FIELD + 2  # the rest in one item
+    assert int(head[procfs.NUM_THREADS_FIELD]) == procfs.parse_stat(data).num_threads == 2
+
+
+def test_schedstat_run_ns_is_parse_schedstats_first_field() -> None:
+    data = b"123456 789 10\n"
+    assert procfs.schedstat_run_ns(data) == procfs.parse_schedstat(data)[0] == 123456
+
+
 def test_status_and_schedstat_parsing() -> None:
     status = procfs.parse_status((ROOT / "proc" / str(PARENT) / "status").read_bytes())
     assert status.threads == 2

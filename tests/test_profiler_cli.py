@@ -135,6 +135,11 @@ def test_json_summary_on_stdout_and_target_output_on_stderr(tmp_path: Path) -> N
     assert [r["name"] for r in payload["summary"]["regions"]] == ["k"]
     assert payload["summary"]["energy_source"]
     assert "target says hi" in done.stderr
+    # exact only where it is: the kernel's peak and the hook's thread count; tree sums sampled
+    assert payload["summary"]["peak_rss_exact"] and payload["summary"]["max_threads_exact"]
+    kinds = payload["figure_kinds"]
+    assert kinds["peak_rss_bytes"].startswith("largest process, exact")
+    assert "sampled" in kinds["peak_pss_bytes"] and kinds["max_threads"] == "exact (thread hook)"
 
 
 def test_cmd_runs_a_non_python_command(tmp_path: Path) -> None:

@@ -106,14 +106,17 @@ def test_threads_appear_with_their_cpu(tmp_path: Path) -> None:
     [t.start() for t in ts]
     [t.join() for t in ts]
     """
+    # The thread count and each thread's CPU come from the thread hook's start and end events,
+    # not from /proc reads on the 100 ms tier, which a loaded machine can make the threads'
+    # whole life fall between (the cause of this test's old flakiness).
     result = run(tmp_path, code, interval_ns=5_000_000)
     assert result.status == "ok"
-    assert query(tmp_path, "SELECT max(threads) FROM samples")[0][0] == 4
-    rows = query(tmp_path, "SELECT tid, max(cpu_ns) FROM thread_samples GROUP BY tid")
+    assert result.summary.max_threads == 4 and result.summary.max_threads_exact
+    rows = query(tmp_path, "SELECT tid, cpu_ns FROM threads WHERE end_ns IS NOT NULL")
     busy = [cpu for _, cpu in rows if cpu > 20e6]
     assert len(busy) >= 3
     assert query(tmp_path, "SELECT count(*) FROM thread_samples WHERE core IS NOT NULL")[0][0] > 0
-    assert query(tmp_path, "SELECT count(*) FROM threads")[0][0] >= 4
+    assert query(tmp_path, "SELECT count(*) FROM threads")[0][0] == 4
 
 
 def test_sampler_on_a_fake_root_reads_the_captured_tree() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import time
 from pathlib import Path
 
 import numpy as np
@@ -119,18 +118,13 @@ def test_fetch_columns_falls_back_when_order_is_wrong(
     assert got["v"].tolist() == [0, 10, 20, 30, 40]
 
 
-def test_timeline_of_10k_samples_reads_fast(tmp_path: Path) -> None:
-    """A 10k-sample run (4 threads, 2 cores) must read in well under 100 ms."""
+def test_timeline_of_10k_samples_reads_back_whole(tmp_path: Path) -> None:
+    """A 10k-sample run (4 threads, 2 cores) reads back whole (its speed: bench/bench_store_read.py)."""
     with Store.open(tmp_path / "big.db") as store:
         run = write_run(store, samples=10_000, threads=4, cores=2)
     with Store.open(tmp_path / "big.db", create=False) as store:
-        times = []
-        for _ in range(5):
-            start = time.perf_counter()
-            tl = store.timeline(run.run_id)
-            times.append(time.perf_counter() - start)
+        tl = store.timeline(run.run_id)
         assert tl.t_ns.shape == (10_000,) and len(tl.thread_cpu_ns) == 4
-        assert min(times) < 0.1, f"timeline read took {min(times) * 1e3:.1f} ms"
         s = store.summary(run.run_id)
         assert s.mean_cpu_util == pytest.approx(run.util, rel=1e-3)
         assert s.peak_rss_bytes == run.hwm_bytes

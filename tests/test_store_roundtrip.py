@@ -218,7 +218,8 @@ def test_summary(store: Store) -> None:
     assert s.run_id == run_id
     assert s.wall_ns == 45 * MS  # end_ns - start_ns
     assert (s.cpu_user_ns, s.cpu_sys_ns) == (21 * MS, 4 * MS)  # the kernel's (wait4) figures
-    assert s.peak_rss_bytes == 35 * MB  # max(ru_maxrss 32, VmHWM 35, sampled 30)
+    assert s.peak_rss_bytes == 35 * MB  # the largest process: max(ru_maxrss 32, VmHWM 35)
+    assert s.peak_rss_exact and not s.max_threads_exact
     assert s.peak_vms_bytes == 150 * MB  # max(VmPeak 150, sampled 120)
     assert (s.peak_uss_bytes, s.peak_pss_bytes) == (8 * MB, 9 * MB)
     assert (s.ctx_voluntary, s.ctx_involuntary) == (7, 2)  # no ru_nvcsw: the last sample
@@ -244,13 +245,13 @@ def test_summary_cache_matches_computation_and_is_invalidated(store: Store) -> N
     }
     # A later write drops the cached row, so the summary sees it.
     store.add_samples(
-        run_id, [(5, T[4] + MS, None, "final", 31 * MS, 25 * MS, 6 * MS, 90 * MB, 100 * MB,
+        run_id, [(5, T[4] + MS, None, "final", 31 * MS, 25 * MS, 6 * MS, 90 * MB, 300 * MB,
                   0, 1, 1, 7, 2, 400)],
     )  # fmt: skip
     store.flush()
-    assert store.summary(run_id).peak_rss_bytes == 90 * MB
+    assert store.summary(run_id).peak_vms_bytes == 300 * MB
     assert store.refresh_summaries() == 1
-    assert store.summary(run_id).peak_rss_bytes == 90 * MB
+    assert store.summary(run_id).peak_vms_bytes == 300 * MB
 
 
 def test_running_run_summary_uses_last_sample(store: Store) -> None:

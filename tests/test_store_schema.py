@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -90,6 +91,39 @@ def test_v1_fixture_is_upgraded(tmp_path: Path) -> None:
         assert store.output(1, "stdout") == b"hello from v1\n"
     with Store.open(tmp_path / "fresh.db") as fresh:
         assert upgraded == _layout(fresh._conn)  # same tables, columns and indexes
+
+
+def test_v2_file_written_by_gilwatt_is_upgraded(tmp_path: Path) -> None:
+    # A real file of schema version 2: a run recorded by gilwatt at fe7d813 (make_v2_fixture.py).
+    path = tmp_path / "v2.db"
+    shutil.copy(STORES / "v2-run.db", path)
+    with closing(sqlite3.connect(path)) as raw:
+        assert raw.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
+            "2",
+        )
+        old_threads = raw.execute(
+            "SELECT tid, pid, name, first_ns, last_ns FROM threads"
+        ).fetchall()
+        (old_summary,) = raw.execute("SELECT formula, peak_rss_bytes FROM run_summaries").fetchall()
+    assert old_summary[0] == 1 and len(old_threads) == 3
+    with Store.open(path) as store:
+        meta = dict(store._conn.execute("SELECT key, value FROM meta").fetchall())
+        assert meta["schema_version"] == str(SCHEMA_VERSION) == "3"
+        assert "upgraded_2_to_3" in meta
+        upgraded = _layout(store._conn)
+        rows = store._conn.execute(
+            "SELECT tid, pid, name, first_ns, last_ns, cpu_ns, start_ns, end_ns FROM threads"
+        ).fetchall()
+        assert [r[:5] for r in rows] == old_threads and all(r[5:] == (None,) * 3 for r in rows)
+        s = store.summary(1)  # the cached row of formula 1 is ignored: computed again
+        assert not s.max_threads_exact and s.max_threads == 3
+        assert s.peak_rss_exact and s.peak_rss_bytes > 0
+        assert store.output(1, "stdout") == b"hello from v2\n"
+        (kernel,) = store.regions(1)
+        assert kernel.name == "kernel"
+        assert store.refresh_summaries([1]) == 1  # and the new columns can be written
+    with Store.open(tmp_path / "fresh.db") as fresh:
+        assert upgraded == _layout(fresh._conn)
 
 
 def test_upgrade_failure_leaves_the_file_at_its_version(

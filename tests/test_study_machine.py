@@ -139,3 +139,23 @@ def test_a_cpu_hog_in_the_middle_of_a_study_marks_its_runs_disturbed_and_they_ar
 
     data = load_study(str(db))
     assert not any(r.valid for r in data.runs if r.status == "disturbed")
+
+
+def test_machine_rows_round_trip_and_a_v3_file_without_the_table_gets_it(tmp_path: Path) -> None:
+    from gilwatt.store import Store
+    from study_fakes import HOST
+
+    path = tmp_path / "s.db"
+    with Store.open(path) as store:
+        study = store.create_study("s", "hash", {}, 1)
+        run_id = store.begin_run(
+            host_id=store.ensure_host(HOST), command=["x"], cwd="/", started_unix_ns=1,
+            start_ns=1, interval_ns=10, memory_interval_ns=10, study_id=study.study_id,
+        )  # fmt: skip
+        store.finish_run(run_id, status="ok", exit_code=0, end_ns=2)
+    with sqlite3.connect(path) as raw:  # as a store written before run_machine joined v3
+        raw.execute("DROP TABLE run_machine")
+    with Store.open(path) as store:
+        assert store.run_machine(study.study_id) == {}
+        store.add_run_machine(run_id, (0.5, 2, 0.0, 0.03, 2100.0, None))
+        assert store.run_machine(study.study_id) == {run_id: (0.5, 2, 0.0, 0.03, 2100.0, None)}

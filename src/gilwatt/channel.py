@@ -7,7 +7,9 @@ The wire format is :mod:`gilwatt.markers`' (version ``G1``)::
 Whatever arrives is kept as far as it is valid: a garbled line, an end without a begin, a
 begin that never ends, or a region that begins in one thread and ends in another becomes a
 warning, never an exception. A begin and its end are paired by (pid, tid, seq): the client
-numbers events per thread and sends the begin's seq with the end.
+numbers events per thread and sends the begin's seq with the end. Kinds S and X (a thread's
+start and end, from :mod:`gilwatt.threadhook`) carry the thread's name as the payload's name
+and its CPU time (``thread_cpu_ns``); they are not markers and are not paired.
 """
 
 from __future__ import annotations
@@ -17,14 +19,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 PROTOCOL = b"G1"
-KINDS = frozenset("BEMA")
+KINDS = frozenset("BEMASX")
+THREAD_KINDS = frozenset("SX")  # thread start / end, from gilwatt.threadhook
 MAX_LINE = 1 << 16  # a partial line longer than this is garbage, not a marker
 MAX_WARNINGS = 20  # of each kind; later ones are counted
 
 
 @dataclass(frozen=True, slots=True)
 class MarkerEvent:
-    kind: str  # B begin, E end, M mark, A run attributes
+    kind: str  # B begin, E end, M mark, A run attributes, S thread start, X thread end
     pid: int
     tid: int
     seq: int

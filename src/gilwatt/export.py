@@ -10,7 +10,7 @@ sees half a file, and an interrupted export leaves nothing behind):
   With ``table=`` a single table goes to one file or a stream.
 - ``json``: one lossless document, format version 1::
 
-      {"format": "gilwatt-export", "version": 1, "schema_version": 2, "meta": {...},
+      {"format": "gilwatt-export", "version": 1, "schema_version": 3, "meta": {...},
        "hosts": [...], "interpreters": [...], "studies": [...], "study_runs": [...],
        "idle_baselines": [...],
        "runs": [{<runs columns>, "summary": {...},
@@ -187,7 +187,8 @@ def _rows(store: Store, table: str, run_ids: Sequence[int]) -> Iterator[Sequence
     if table == "summaries":
         for run_id in run_ids:
             s = store.summary(run_id)
-            yield (run_id, *(getattr(s, f) for f in SUMMARY_FIELDS))
+            values = (getattr(s, f) for f in SUMMARY_FIELDS)  # flags as 0/1, as in the store
+            yield (run_id, *(int(v) if isinstance(v, bool) else v for v in values))
     elif table in SHARED_TABLES:
         yield from store.shared_rows(table, run_ids)
     else:

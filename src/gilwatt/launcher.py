@@ -10,15 +10,24 @@ Without ``setsid`` or subreaper support the target is started directly and the s
 recorded so that a seeded ``ru_maxrss`` is recognised.
 
 The target gets the write end of the marker pipe (``GILWATT_MARKER_FD=fd:inode``) and a
-``PYTHONPATH`` that starts with a shim directory holding only ``gilwatt/__init__.py`` and
-``gilwatt/markers.py``, so any interpreter can ``import gilwatt.markers`` without installing
-anything. Its stdout and stderr are pipes that the profiler drains.
+``PYTHONPATH`` that starts with a shim directory holding only ``gilwatt/__init__.py``,
+``gilwatt/markers.py`` and ``gilwatt/threadhook.py``, so any interpreter can ``import
+gilwatt.markers`` without installing anything. With the thread hook (the default), a
+``site/sitecustomize.py`` directory comes first: it loads the program's own sitecustomize,
+then reports every Python thread's start and end (:mod:`gilwatt.threadhook`) over a pipe of
+its own (``GILWATT_THREAD_FD``), read every 100 ms. Its stdout and stderr are pipes that the
+profiler drains.
+
+A watchdog (:class:`Watchdog`, a small ``sh``) outlives gilwatt: it holds the read end of a
+pipe whose only write end is gilwatt's, and when that closes without a ``done`` line (gilwatt
+died, by SIGKILL too) it sends SIGTERM to the target's session, then SIGKILL a second later.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import fcntl
 import hashlib
 import os
 import shutil
@@ -41,6 +50,85 @@ PR_GET_CHILD_SUBREAPER = 37
 PR_SET_TIMERSLACK = 29
 PR_GET_TIMERSLACK = 30
 SETSID_SEED_BYTES = 4 << 20  # ru_maxrss at or below this may be setsid's, not the target's
+SITE_DIR = "site"  # the shim's sitecustomize directory (the thread hook)
+THREAD_HOOK_ENV = "GILWATT_THREAD_HOOK"
+THREAD_FD_ENV = "GILWATT_THREAD_FD"
+F_SETPIPE_SZ = 1031
+THREAD_PIPE_BYTES = 1 << 20  # about 9,000 thread events between two reads (the default max)
+
+
+# The watchdog: reads the target's session id, then waits. A "done" line means gilwatt ended
+# the run itself; end of file without it means gilwatt died (any signal, SIGKILL too): then
+# the session is sent SIGTERM, and SIGKILL a second later. pkill -s reaches processes of the
+# session that left its process group; kill -- -pg is the fallback where pkill is missing.
+WATCHDOG_SH = """
+trap '' INT TERM HUP QUIT PIPE
+read -r sid || exit 0
+read -r word
+[ "$word" = done ] && exit 0
+kill -TERM -- "-$sid" 2>/dev/null
+pkill -TERM -s "$sid" 2>/dev/null
+sleep 1
+kill -KILL -- "-$sid" 2>/dev/null
+pkill -KILL -s "$sid" 2>/dev/null
+exit 0
+"""
+WATCHDOG_GRACE_S = 1.0  # between its SIGTERM and SIGKILL (in WATCHDOG_SH)
+
+
+class Watchdog:
+    """A small ``sh`` that outlives gilwatt and ends the target's session if gilwatt dies.
+
+    Started before the target, in a session of its own (a Ctrl-C or hang-up meant for
+    gilwatt does not reach it; it ignores them anyway). Its stdin is a pipe whose only write
+    end gilwatt holds (close-on-exec, so the target never inherits it).
+    """
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._armed = False
+        sh = shutil.which("sh")
+        if sh is None:
+            return
+        with contextlib.suppress(OSError):
+            self._proc = subprocess.Popen(
+                [sh, "-c", WATCHDOG_SH], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True,
+            )  # fmt: skip
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._proc is None else self._proc.pid
+
+    def _send(self, text: str) -> None:
+        if self._proc is None or self._proc.stdin is None:
+            return
+        try:
+            self._proc.stdin.write(text.encode())
+            self._proc.stdin.flush()
+        except (OSError, ValueError):
+            pass
+
+    def arm(self, session: int) -> None:
+        """Watch ``session`` from now on."""
+        if not self._armed:
+            self._armed = True
+            self._send(f"{session}\n")
+
+    def disarm(self) -> None:
+        """gilwatt is done with the target: the watchdog exits without signalling."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        with contextlib.suppress(OSError, ValueError):
+            if proc.stdin is not None:
+                proc.stdin.write(b"done\n" if self._armed else b"\ndone\n")
+                proc.stdin.close()
+        try:
+            proc.wait(timeout=2.0)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 @dataclass
@@ -57,13 +145,18 @@ class Launched:
     via_setsid: bool
     env_set: dict[str, str] = field(default_factory=dict)  # the variables gilwatt set
     _popen: subprocess.Popen[bytes] | None = None
+    watchdog: Watchdog | None = None
+    thread_fd: int = -1  # the thread hook's pipe (read every 100 ms); -1 without the hook
 
     def close(self) -> None:
-        for fd in (self.stdout_fd, self.stderr_fd, self.marker_fd, self.pidfd):
+        if self.watchdog is not None:
+            self.watchdog.disarm()
+            self.watchdog = None
+        for fd in (self.stdout_fd, self.stderr_fd, self.marker_fd, self.thread_fd, self.pidfd):
             if fd is not None and fd >= 0:
                 with contextlib.suppress(OSError):
                     os.close(fd)
-        self.stdout_fd = self.stderr_fd = self.marker_fd = -1
+        self.stdout_fd = self.stderr_fd = self.marker_fd = self.thread_fd = -1
         self.pidfd = None
 
 
@@ -125,28 +218,40 @@ def resolve_executable(command: str, env: dict[str, str]) -> str:
     return found
 
 
+def _shim_files() -> dict[str, Path]:
+    """Shim path -> source file."""
+    package = Path(gilwatt.__file__).parent
+    return {
+        "gilwatt/__init__.py": package / "__init__.py",
+        "gilwatt/markers.py": package / "markers.py",
+        "gilwatt/threadhook.py": package / "threadhook.py",
+        f"{SITE_DIR}/sitecustomize.py": package / "_sitecustomize.py",
+    }
+
+
 def shim_dir() -> Path:
-    """A directory with only ``gilwatt/__init__.py`` and ``gilwatt/markers.py`` (cached)."""
-    sources = [Path(gilwatt.__file__), Path(markers.__file__)]
-    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()[:16]
+    """A directory with only the markers client, the thread hook and its sitecustomize
+    (under ``site/``), cached by their content."""
+    files = _shim_files()
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in files.values())).hexdigest()[:16]
     for base in (
         paths.cache_dir() / "shim",
         Path(tempfile.gettempdir()) / f"gilwatt-shim-{os.getuid()}",
     ):
         final = base / digest
-        if (final / "gilwatt" / "markers.py").exists():
+        if (final / SITE_DIR / "sitecustomize.py").exists():
             return final
         try:
             base.mkdir(parents=True, exist_ok=True)
             staging = Path(tempfile.mkdtemp(prefix=".new-", dir=base))
-            (staging / "gilwatt").mkdir()
-            for src in sources:
-                shutil.copyfile(src, staging / "gilwatt" / src.name)
+            for name, src in files.items():
+                (staging / name).parent.mkdir(exist_ok=True)
+                shutil.copyfile(src, staging / name)
             try:
                 os.rename(staging, final)
             except OSError:  # another gilwatt made it first
                 shutil.rmtree(staging, ignore_errors=True)
-            if (final / "gilwatt" / "markers.py").exists():
+            if (final / SITE_DIR / "sitecustomize.py").exists():
                 return final
         except OSError:
             continue
@@ -172,21 +277,35 @@ def launch(
     env: dict[str, str],
     cwd: Path | None = None,
     subreaper: bool = True,
+    thread_hook: bool = True,
 ) -> Launched:
     """Start ``argv`` (``argv[0]`` already resolved) with the marker pipe and output pipes."""
     marker_r, marker_w = os.pipe2(os.O_CLOEXEC)
     out_r, out_w = os.pipe2(os.O_CLOEXEC)
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
-    for fd in (marker_r, out_r, err_r):
-        os.set_blocking(fd, False)
+    thread_r, thread_w = os.pipe2(os.O_CLOEXEC) if thread_hook else (-1, -1)
+    for fd in (marker_r, out_r, err_r, thread_r):
+        if fd >= 0:
+            os.set_blocking(fd, False)
+    if thread_r >= 0:
+        with contextlib.suppress(OSError):  # a larger buffer: the hook never waits for a read
+            fcntl.fcntl(thread_r, F_SETPIPE_SZ, THREAD_PIPE_BYTES)
     shim = shim_dir()
     env = dict(env)
+    front = [str(shim / SITE_DIR), str(shim)] if thread_hook else [str(shim)]
     env_set = {
         markers.ENV_FD: f"{marker_w}:{os.fstat(marker_w).st_ino}",
-        "PYTHONPATH": os.pathsep.join(p for p in (str(shim), env.get("PYTHONPATH", "")) if p),
+        "PYTHONPATH": os.pathsep.join(p for p in (*front, env.get("PYTHONPATH", "")) if p),
     }
+    if thread_hook:
+        env_set[THREAD_HOOK_ENV] = "1"
+        env_set[THREAD_FD_ENV] = f"{thread_w}:{os.fstat(thread_w).st_ino}"
+    else:
+        env.pop(THREAD_HOOK_ENV, None)
+        env.pop(THREAD_FD_ENV, None)
     env.update(env_set)
     setsid = shutil.which("setsid") if subreaper else None
+    watchdog = Watchdog()  # before the target (and before `before`: it is our child too)
     before = _own_children() if setsid else set()
     seed = SETSID_SEED_BYTES if setsid else _own_hwm_bytes()
     started_unix_ns = time.time_ns()
@@ -194,15 +313,19 @@ def launch(
     spawn_argv = [setsid, "-f", *argv] if setsid else argv
     try:
         popen = subprocess.Popen(
-            spawn_argv, stdout=out_w, stderr=err_w, pass_fds=(marker_w,), env=env, cwd=cwd,
+            spawn_argv, stdout=out_w, stderr=err_w, env=env, cwd=cwd,
+            pass_fds=(marker_w, thread_w) if thread_w >= 0 else (marker_w,),
             start_new_session=not setsid,
         )  # fmt: skip
     except OSError as exc:
-        for fd in (marker_r, marker_w, out_r, out_w, err_r, err_w):
-            os.close(fd)
+        for fd in (marker_r, marker_w, out_r, out_w, err_r, err_w, thread_r, thread_w):
+            if fd >= 0:
+                os.close(fd)
+        watchdog.disarm()
         raise RunError(f"cannot start {argv[0]!r}: {exc.strerror}.") from exc
-    for fd in (marker_w, out_w, err_w):
-        os.close(fd)
+    for fd in (marker_w, out_w, err_w, thread_w):
+        if fd >= 0:
+            os.close(fd)
     pid = popen.pid
     direct: subprocess.Popen[bytes] | None = popen
     if setsid:
@@ -210,12 +333,17 @@ def launch(
         found = sorted(_own_children() - before)
         mine = [c for c in found if _session_of(c) == c] or found
         if code != 0 or not mine:
-            for fd in (marker_r, out_r, err_r):
-                os.close(fd)
+            for fd in (marker_r, out_r, err_r, thread_r):
+                if fd >= 0:
+                    os.close(fd)
+            watchdog.disarm()
             raise RunError(f"cannot start {argv[0]!r}: setsid exited with {code}.")
         pid = mine[0]
         direct = None
+        watchdog.arm(pid)
         _wait_for_exec(pid, setsid)
+    else:
+        watchdog.arm(pid)
     try:
         pidfd: int | None = os.pidfd_open(pid)
     except (OSError, AttributeError):
@@ -224,6 +352,7 @@ def launch(
         pid=pid, session=pid, start_ns=start_ns, started_unix_ns=started_unix_ns,
         stdout_fd=out_r, stderr_fd=err_r, marker_fd=marker_r, pidfd=pidfd,
         seed_rss_bytes=seed, via_setsid=bool(setsid), env_set=env_set, _popen=direct,
+        watchdog=watchdog, thread_fd=thread_r,
     )  # fmt: skip
 
 

@@ -49,9 +49,9 @@ PROTOCOL = "G1"
 _MAX_LINE = 4000  # below PIPE_BUF (4096 on Linux), so one write is atomic
 
 
-def _open_channel() -> int | None:
+def _open_channel(env: str = ENV_FD) -> int | None:
     """The marker fd, if gilwatt gave us one and it is still the same pipe."""
-    spec = os.environ.get(ENV_FD)
+    spec = os.environ.get(env)
     if not spec:
         return None
     try:

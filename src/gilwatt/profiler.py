@@ -65,6 +65,7 @@ class ProfileRequest:
     linger_s: float = 2.0  # how long to keep sampling descendants still alive after the root exits
     base_env: dict[str, str] | None = None  # the environment to start from (default os.environ)
     handle_signals: bool = True  # catch SIGINT/SIGTERM (main thread only) to stop the target
+    thread_hook: bool = True  # report every Python thread's start and end (gilwatt.threadhook)
 
 
 @dataclass
@@ -152,6 +153,7 @@ class _Run:
         self.orphan_rusage: list[Any] = []
         self.flush_cpu_ns = 0
         self.flushes = 0
+        self.next_flush_ns = self.next_threads_ns = 0  # set when the loop starts
         self.missed = 0
         self.ticks = 0
         self.first_tick_ns: int | None = None
@@ -200,7 +202,10 @@ class _Run:
         )  # fmt: skip
         self.run_id = run_id
         try:
-            target = launcher.launch(self.argv, env=self.env, cwd=req.cwd, subreaper=subreaper)
+            target = launcher.launch(
+                self.argv, env=self.env, cwd=req.cwd, subreaper=subreaper,
+                thread_hook=req.thread_hook,
+            )  # fmt: skip
         except BaseException:
             store.delete_run(run_id)  # nothing ran: leave no half-written run behind
             raise
@@ -210,17 +215,16 @@ class _Run:
                 env={**req.env, **target.env_set},
             )  # fmt: skip
             if meter is not None:
+                if hasattr(meter, "follow_tree"):  # a model: bill the run its own CPU only
+                    meter.follow_tree()
                 store.add_energy_zones(run_id, meter.zones)
             return self._supervise(target, meter)
         finally:
             target.close()
 
     def _open_meter(self) -> Any:
-        try:
-            from gilwatt.energy import open_meter
-        except ImportError:
-            self.warn("energy: gilwatt.energy is not available; no energy figures")
-            return None
+        from gilwatt.energy import open_meter
+
         try:
             meter = open_meter(Path("/"), model=self.req.energy_model, cpu_tdp_w=self.req.cpu_tdp_w)
         except ConfigError:
@@ -300,7 +304,8 @@ class _Run:
         """Sample until the root has exited and its tree is done; return the root's wait4."""
         interval, start, stopper = self.req.interval_ns, target.start_ns, self.stopper
         k = 0  # the next tick is due at start + k * interval
-        next_flush = start + FLUSH_NS
+        self.next_flush_ns = start + FLUSH_NS
+        self.next_threads_ns = start
         streams = {target.stdout_fd: "stdout", target.stderr_fd: "stderr"}
         watch = [
             fd
@@ -324,10 +329,7 @@ class _Run:
                 self.missed += late
                 k += 1 + late
                 deadline = start + k * interval
-                self._reap_orphans(sampler)
-                if now >= next_flush:
-                    self._flush(sampler, everything=self.flushes % REFRESH_FLUSHES == 0)
-                    next_flush = now + FLUSH_NS
+                self._after_tick(target, sampler, now)
             stopper.check(now, sampler.pids())
             if waited is None and target.pidfd is None and launcher.poll_exit(target):
                 waited = self._root_exited(target, sampler)
@@ -359,6 +361,16 @@ class _Run:
                     stopper.clear_wake()  # the handler has counted the signal
         self.output.drain(streams)
         return waited
+
+    def _after_tick(self, target: launcher.Launched, sampler: TreeSampler, now: int) -> None:
+        """Reap orphans; on their own timers, read the thread hook's pipe and flush."""
+        self._reap_orphans(sampler)
+        if now >= self.next_threads_ns:  # the thread hook's pipe, on the status tier
+            self._read_threads(target)
+            self.next_threads_ns = now + self.req.status_interval_ns
+        if now >= self.next_flush_ns:
+            self._flush(sampler, everything=self.flushes % REFRESH_FLUSHES == 0)
+            self.next_flush_ns = now + FLUSH_NS
 
     def _tree_done(
         self,
@@ -393,8 +405,16 @@ class _Run:
         if rusage is not None:
             sampler.account_reaped(target.pid, rusage)
         self._reap_orphans(sampler)
+        self._read_threads(target)
         sampler.sample("final", None, STATUS | CTX)
         return status, rusage
+
+    def _read_threads(self, target: launcher.Launched) -> None:
+        """The thread hook's events so far. Its pipe is read on the status tier, never waited
+        on: each line carries its own time, and the 1 MiB pipe holds about 9,000 of them."""
+        if target.thread_fd >= 0 and not self.markers.read_threads(target.thread_fd):
+            os.close(target.thread_fd)  # every writer has closed it: nothing more will come
+            target.thread_fd = -1
 
     def _reap_orphans(self, sampler: TreeSampler) -> None:
         for pid in sampler.zombie_orphans():
@@ -455,6 +475,7 @@ class _Run:
         else:
             status = "ok"
         columns: dict[str, Any] = self._kernel_account(target, sampler, rusage)
+        self._read_threads(target)  # descendants' last events, if any came after the root's
         self._flush(sampler)
         if sampler is not None:
             store.add_regions(run_id, region_rows(self.markers.pairer.regions, sampler))

@@ -84,6 +84,9 @@ class Timeline:
     mem_t_ns: IntArray  # low-tier (smaps_rollup) samples
     uss_bytes: IntArray
     pss_bytes: IntArray
+    # (t_ns, cumulative µJ) of the energy model fed by machine-wide ticks (zone model:machine),
+    # when the run's own energy is modelled from its tree CPU; not the run's figure
+    machine_energy: tuple[IntArray, IntArray] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,9 +117,11 @@ class RunSummary:
     wall_ns: int
     cpu_user_ns: int
     cpu_sys_ns: int
-    peak_rss_bytes: int  # exact: wait4 ru_maxrss / VmHWM, not a maximum of samples
+    # the largest single process's peak RSS: wait4 ru_maxrss (exact) or the highest VmHWM
+    # read (see peak_rss_exact); never a sum over processes, which counts shared pages twice
+    peak_rss_bytes: int
     peak_vms_bytes: int
-    peak_uss_bytes: int | None
+    peak_uss_bytes: int | None  # peaks of the tree's sums, sampled (smaps_rollup)
     peak_pss_bytes: int | None
     ctx_voluntary: int
     ctx_involuntary: int
@@ -127,3 +132,5 @@ class RunSummary:
     peak_cpu_util: float
     core_balance: float  # 1 - normalised Gini of per-core busy time; 1.0 = perfectly even
     regions: list[Region] = field(default_factory=list)
+    peak_rss_exact: bool = False  # peak_rss_bytes is the kernel's (ru_maxrss), not a read
+    max_threads_exact: bool = False  # max_threads is from the thread hook's starts and ends

@@ -5,7 +5,8 @@
   and is scanned for CPython's "GIL has been enabled to load module" warning.
 - :class:`MarkerReceiver`: the marker pipe's lines become events; each read that holds a
   region boundary or mark triggers one sample right away (trigger ``marker``), and the events
-  are paired into regions and kept as store rows.
+  are paired into regions and kept as store rows. Thread starts and ends (the thread hook's
+  events) go to the sampler's thread records instead and trigger no sample.
 - :func:`region_rows`: the paired regions as store rows, with the peak RSS inside each.
 """
 
@@ -17,7 +18,14 @@ import re
 import select
 from typing import IO, Any
 
-from gilwatt.channel import LineSplitter, MarkerEvent, PairedRegion, RegionPairer, parse_line
+from gilwatt.channel import (
+    THREAD_KINDS,
+    LineSplitter,
+    MarkerEvent,
+    PairedRegion,
+    RegionPairer,
+    parse_line,
+)
 from gilwatt.sampler import CTX, STATUS, TreeSampler
 
 READ_CHUNK = 1 << 16
@@ -85,6 +93,7 @@ class MarkerReceiver:
     def __init__(self, sampler: TreeSampler | None) -> None:
         self.sampler = sampler
         self.splitter = LineSplitter()
+        self.thread_splitter = LineSplitter()
         self.pairer = RegionPairer()
         self.rows: list[tuple[Any, ...]] = []  # not yet written
         self.count = 0  # rows so far: the next row's idx
@@ -101,9 +110,15 @@ class MarkerReceiver:
             if not line:
                 continue
             try:
-                events.append(parse_line(line))
+                event = parse_line(line)
             except (ValueError, UnicodeDecodeError) as exc:
                 self.pairer.garbled(line, str(exc))
+                continue
+            if event.kind in THREAD_KINDS:  # a thread's start or end: no sample, no marker row
+                if self.sampler is not None:
+                    self.sampler.thread_event(event)
+            else:
+                events.append(event)
         seq: int | None = None
         if self.sampler is not None and any(e.kind != "A" for e in events):
             # One sample for the whole read: every event in it happened before this instant.
@@ -118,6 +133,31 @@ class MarkerReceiver:
             )  # fmt: skip
             self.count += 1
         return bool(data)
+
+    def read_threads(self, fd: int) -> bool:
+        """The thread hook's pipe: everything it holds now (no waiting); False at its end.
+
+        Read on a timer rather than watched: a line carries its own time, and a program that
+        starts thousands of threads would otherwise wake gilwatt thousands of times a second.
+        """
+        while True:
+            try:
+                data = os.read(fd, READ_CHUNK)
+            except BlockingIOError:
+                return True
+            lines = self.thread_splitter.feed(data) if data else self.thread_splitter.finish()
+            for line in lines:
+                if not line:
+                    continue
+                try:
+                    event = parse_line(line)
+                except (ValueError, UnicodeDecodeError) as exc:
+                    self.pairer.garbled(line, str(exc))
+                    continue
+                if event.kind in THREAD_KINDS and self.sampler is not None:
+                    self.sampler.thread_event(event)
+            if len(data) < READ_CHUNK:
+                return bool(data)
 
     def take_rows(self) -> list[tuple[Any, ...]]:
         rows, self.rows = self.rows, []

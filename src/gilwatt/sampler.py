@@ -12,8 +12,8 @@ One :meth:`TreeSampler.sample` call reads the whole tree and appends store rows 
   ``task/<tid>/schedstat`` (ns); ``/proc/stat`` (per-core busy ticks, which only move in 10 ms
   steps, and the fork count) and a model energy meter (computed from the ticks); new children,
   when that fork count says some process was created since. A RAPL meter is read every tick.
-- detail tier (``memory_interval_ns``, 1 s; ``smaps_rollup`` first 100 ms after the start,
-  not at the first sample): ``smaps_rollup`` (USS/PSS), per process ``status`` (VmHWM,
+- detail tier (``memory_interval_ns``, 1 s, and once 100 ms after the start; ``smaps_rollup``
+  first 100 ms after the start, not at the first sample): ``smaps_rollup`` (USS/PSS), per process ``status`` (VmHWM,
   VmPeak, VmSwap), per-thread context
   switches (``task/<tid>/status``) and last core (``task/<tid>/stat``), the thread list and
   names, and the command line (it changes at exec).
@@ -49,7 +49,8 @@ from gilwatt.errors import ProbeUnavailable, ProcessGone
 from gilwatt.probes import procfs
 from gilwatt.probes.cpu import CoreStatReader
 from gilwatt.probes.memory import SmapsRollupReader
-from gilwatt.probes.procfs import NS_PER_TICK, PAGE_SIZE
+from gilwatt.probes.procfs import NS_PER_TICK, NUM_THREADS_FIELD, PAGE_SIZE
+from gilwatt.threadrecords import HookedThreads
 
 # What a sample reads beyond the tick tier (flags; the tiers come due by themselves).
 STATUS = 1  # stat and status of each process, /proc/stat, model energy, new children
@@ -66,7 +67,7 @@ class EnergyMeterLike(Protocol):
 
     estimate: bool
 
-    def sample(self, t_ns: int, core_ticks: Any) -> tuple[int, dict[str, int]]: ...
+    def sample(self, t_ns: int, core_ticks: Any, *args: Any) -> tuple[int, dict[str, int]]: ...
 
 
 @dataclass
@@ -148,7 +149,12 @@ class TreeSampler:
         self.root_pid = root_pid
         self.session = session
         self.meter = meter
-        self.meter_every_tick = meter is not None and not getattr(meter, "estimate", True)
+        # RAPL is read at every tick; a model that follows the tree's CPU too (its machine-wide
+        # zone is fed when the per-core ticks are read, on the status tier).
+        self.meter_follows_tree = bool(getattr(meter, "follows_tree", False))
+        self.meter_every_tick = meter is not None and (
+            not getattr(meter, "estimate", True) or self.meter_follows_tree
+        )
         self.fs = root
         self.use_clock = use_clock and root == Path("/")
         self.memory_interval_ns = memory_interval_ns
@@ -161,6 +167,7 @@ class TreeSampler:
         self.dirty_procs: set[int] = set()
         self.dirty_threads: dict[int, _Thread] = {}
         self.thread_pid: dict[int, int] = {}
+        self.hooked = HookedThreads()  # what the in-process thread hook reported
         self.warnings: list[str] = []
         # Time and switches of processes gilwatt reaped itself (their rusage, children included).
         self.reaped_user_ns = self.reaped_sys_ns = 0
@@ -349,6 +356,19 @@ class TreeSampler:
             self._live = [p.pid for p in self.procs.values() if p.state != "Z"]
         return self._live
 
+    def thread_event(self, event: Any) -> None:
+        """A thread's start (kind S) or end (X) from the thread hook: exact times and CPU.
+
+        No /proc read: a thread that lives between two ticks is recorded all the same.
+        """
+        self.hooked.add(event)
+        self.thread_pid.setdefault(event.tid, event.pid)
+        if event.tid not in self.dirty_threads:
+            pid = self.thread_pid[event.tid]
+            proc = self.procs.get(pid) or self.gone.get(pid)
+            seen = proc.threads.get(event.tid) if proc is not None else None
+            self.dirty_threads[event.tid] = seen or _Thread(event.tid, -1, event.t_ns)
+
     # -- sampling ---------------------------------------------------------------------------------
 
     def sample(self, trigger: str = "tick", scheduled_ns: int | None = None, reads: int = 0) -> int:
@@ -358,7 +378,9 @@ class TreeSampler:
         seq = self.seq
         self.seq = seq + 1
         rows = self.rows
+        cores_read = False
         if reads or t_ns >= self.next_due_ns:
+            cores_read = True
             reads = self._due(t_ns, scheduled_ns, trigger, reads)
             cores = self.cores = self.cpu.read()
             core_rows = rows.cores
@@ -373,11 +395,6 @@ class TreeSampler:
         own, rss, vms = self._read_processes(seq, t_ns, reads)
         if reads & (CTX | SMAPS):
             self._read_status(t_ns, reads)
-        energy: int | None = None
-        if self.meter is not None and (reads or self.meter_every_tick):
-            energy, zones = self.meter.sample(t_ns, self.cores)
-            for zone, value in zones.items():
-                rows.energy.append((seq, zone, value))
         if self._slow_stale:
             self._sum_slow()
         child_user, child_sys, user_ticks, ticks, swap, threads = self._slow
@@ -395,6 +412,14 @@ class TreeSampler:
                 user = cpu - last_sys
             system = cpu - user
             self.last = (cpu, user, system)
+        energy: int | None = None
+        if self.meter is not None and (reads or self.meter_every_tick):
+            if self.meter_follows_tree:
+                energy, zones = self.meter.sample(t_ns, self.cores if cores_read else (), cpu)
+            else:
+                energy, zones = self.meter.sample(t_ns, self.cores)
+            for zone, value in zones.items():
+                rows.energy.append((seq, zone, value))
         vol, inv = self.ctx
         rows.samples.append(
             (seq, t_ns, scheduled_ns, trigger, cpu, user, system, rss, vms, swap, threads,
@@ -434,7 +459,11 @@ class TreeSampler:
             self.next_status_ns = anchor + self.status_interval_ns
         if t_ns >= self.next_detail_ns:
             reads |= STATUS | CTX | DETAIL
-            self.next_detail_ns = anchor + self.memory_interval_ns
+            # The first read finds the program barely started: read again 100 ms in, so a short
+            # run has its start-up peaks (VmHWM), threads and names read once it is going.
+            first = self.next_detail_ns == 0
+            gap = min(MARKER_SMAPS_GAP_NS, self.memory_interval_ns) if first else 0
+            self.next_detail_ns = anchor + (gap or self.memory_interval_ns)
         if self.next_smaps_ns == 0:  # not at the first sample: the program has barely started
             self.next_smaps_ns = t_ns + min(MARKER_SMAPS_GAP_NS, self.memory_interval_ns)
         elif t_ns >= self.next_smaps_ns:
@@ -486,7 +515,7 @@ class TreeSampler:
                     self._drop_thread(proc, thread.tid)
                     proc.num_threads = -1  # the next stat read re-lists the threads
                     continue
-                thread.cpu_ns = cpu_ns = int(raw[: raw.find(b" ")])
+                thread.cpu_ns = cpu_ns = procfs.schedstat_run_ns(raw)
                 thread.last_ns = t_ns
                 thread_rows.append((seq, thread.tid, cpu_ns, thread.core))
         if gone:
@@ -513,7 +542,7 @@ class TreeSampler:
             data = os.pread(proc.stat_fd, 1024, 0)
         except OSError:
             return False
-        f = data[data.rfind(b")") + 2 :].split(None, 18)  # procfs.stat_fields, up to num_threads
+        f = procfs.stat_fields(data, NUM_THREADS_FIELD)
         self._slow_stale = True
         proc.user_ticks, proc.sys_ticks = int(f[11]), int(f[12])
         proc.child_user_ns = int(f[13]) * NS_PER_TICK
@@ -573,12 +602,10 @@ class TreeSampler:
 
     def _read_process_status(self, proc: _Proc) -> None:
         try:
-            data = os.pread(proc.status_fd, 4096, 0)
-            hwm = _status_kb(data, b"\nVmHWM:")
-            vm_peak = _status_kb(data, b"\nVmPeak:")
-            swap = _status_kb(data, b"\nVmSwap:")
+            status = procfs.parse_status(os.pread(proc.status_fd, 4096, 0))
         except (OSError, ValueError):
             return
+        hwm, vm_peak, swap = status.hwm_bytes, status.vm_peak_bytes, status.swap_bytes
         if hwm > proc.hwm_bytes or vm_peak > proc.vm_peak_bytes:
             proc.hwm_bytes = max(proc.hwm_bytes, hwm)
             proc.vm_peak_bytes = max(proc.vm_peak_bytes, vm_peak)
@@ -593,16 +620,12 @@ class TreeSampler:
                 task = self.fs / "proc" / str(proc.pid) / "task" / str(thread.tid)
                 thread.status_fd = procfs.open_file(task / "status", thread.tid)
                 thread.stat_fd = procfs.open_file(task / "stat", thread.tid)
-            data = os.pread(thread.status_fd, 4096, 0)
-            stat = os.pread(thread.stat_fd, 1024, 0)
-            thread.core = int(stat[stat.rfind(b")") + 2 :].split(None, 37)[36])
-            # the switch counts are the last lines of status
-            at = data.rfind(b"\nvoluntary_ctxt_switches:")
-            if at >= 0:
-                words = data[at + 25 :].split()
-                thread.ctx_vol, thread.ctx_inv = int(words[0]), int(words[2])
+            status = procfs.parse_status(os.pread(thread.status_fd, 4096, 0))
+            thread.core = procfs.parse_stat(os.pread(thread.stat_fd, 1024, 0)).processor
         except (OSError, ProcessGone, ProbeUnavailable, ValueError, IndexError):
             return
+        if status.ctx_voluntary >= 0:
+            thread.ctx_vol, thread.ctx_inv = status.ctx_voluntary, status.ctx_involuntary
         if names and thread.name_checks > 0:
             thread.name_checks -= 1
             name = procfs.read_comm(self.fs, proc.pid, thread.tid)
@@ -632,13 +655,16 @@ class TreeSampler:
             p = self.procs.get(pid) or self.gone[pid]
             procs.append((pid, p.ppid or None, p.cmdline, p.first_ns, p.last_ns, p.cpu_ns,
                           p.hwm_bytes or None, p.vm_peak_bytes or None))  # fmt: skip
-        threads = [
-            (t.tid, self.thread_pid.get(t.tid, 0), t.name, t.first_ns, t.last_ns)
-            for t in self.dirty_threads.values()
-        ]
+        threads = [self._thread_row(t) for t in self.dirty_threads.values()]
         self.dirty_procs = set()
         self.dirty_threads = {}
         return rows, procs, threads
+
+    def _thread_row(self, t: _Thread) -> tuple[Any, ...]:
+        """(tid, pid, name, first_ns, last_ns, cpu_ns, start_ns, end_ns), as seen from /proc
+        and merged with what the thread hook reported."""
+        seen = (t.tid, self.thread_pid.get(t.tid, 0), t.name, t.first_ns, t.last_ns, t.cpu_ns)
+        return self.hooked.row(*seen)
 
     def peak_hwm_bytes(self) -> int:
         """The highest VmHWM read of any process of the tree (exact up to the last read)."""
@@ -649,14 +675,6 @@ class TreeSampler:
         for proc in list(self.procs.values()):
             self._drop_process(proc)
         self.cpu.close()
-
-
-def _status_kb(data: bytes, key: bytes) -> int:
-    """A ``status`` value in kB, as bytes (-1 when the line is absent, as for zombies)."""
-    at = data.find(key)
-    if at < 0:
-        return -1
-    return int(data[at + len(key) : data.find(b"k", at + len(key))]) * 1024
 
 
 def _open_optional(path: Path) -> int:

@@ -1,7 +1,9 @@
 """The end-of-run summary of ``gilwatt profile`` as text lines (pure: no printing, no I/O).
 
 CPU utilisation is in cores (1.0 = one core busy all the time), not a share of the machine.
-Energy from a model is marked as an estimate. Region rows use the same figures as the run,
+Energy from a model is marked as an estimate. Peak RSS is the largest single process's (exact
+when the kernel's ru_maxrss stands); the tree's memory is the peak of its summed PSS and USS,
+sampled, and labelled so: a sum of RSS would count pages shared after fork once per process. Region rows use the same figures as the run,
 read between the region's boundary samples.
 """
 
@@ -53,8 +55,11 @@ joules = format_energy_uj
 cores = format_cores
 
 
-def region_figures(region: Region, timeline: Timeline | None) -> RegionFigures:
-    """Figures of one region from the samples between its boundaries."""
+def region_figures(
+    region: Region, timeline: Timeline | None, cpus: int | None = None
+) -> RegionFigures:
+    """Figures of one region from the samples between its boundaries (peak utilisation with
+    CPU that arrived in one step spread back, as for the run, when ``cpus`` is given)."""
     empty = RegionFigures(region, *([None] * 11))
     if timeline is None or timeline.t_ns.shape[0] == 0:
         return empty
@@ -68,7 +73,8 @@ def region_figures(region: Region, timeline: Timeline | None) -> RegionFigures:
     dt = float(t[e] - t[b])
     cpu = timeline.cpu_ns
     mean = float(cpu[e] - cpu[b]) / dt if dt > 0 else None
-    peak = _peak_util(t[span], cpu[span], dt)
+    spread = derive.spread_cpu(t, cpu, cpus) if cpus else cpu
+    peak = _peak_util(t[span], spread[span], dt)
     balance = None
     if e > b and timeline.core_busy.ndim == 2 and timeline.core_busy.shape[1] > 1:
         widths = np.diff(t[span]).astype(np.float64)
@@ -144,13 +150,15 @@ def format_summary(
         f"  utilisation  mean {cores(s.mean_cpu_util)} cores, peak {cores(s.peak_cpu_util)} cores;"
         f" core balance {s.core_balance:.2f} (1 = even across {info.host.logical_cpus} cores)"
     )
+    threads_kind = "exact, from the thread hook" if s.max_threads_exact else "sampled"
     lines.append(
-        f"  threads      max {s.max_threads}; context switches {s.ctx_voluntary} voluntary,"
-        f" {s.ctx_involuntary} involuntary"
+        f"  threads      max {s.max_threads} ({threads_kind}); context switches"
+        f" {s.ctx_voluntary} voluntary, {s.ctx_involuntary} involuntary"
     )
     lines.append(
-        f"  memory       peak RSS {size(s.peak_rss_bytes)} ({_peak_kind(info)}), peak VMS {size(s.peak_vms_bytes)},"
-        f" USS {size(s.peak_uss_bytes)}, PSS {size(s.peak_pss_bytes)}"
+        f"  memory       peak RSS {size(s.peak_rss_bytes)} (largest process, {_peak_kind(s)});"
+        f" tree peaks, sampled: PSS {size(s.peak_pss_bytes)}, USS {size(s.peak_uss_bytes)};"
+        f" peak VMS {size(s.peak_vms_bytes)}"
     )
     lines.append(
         f"  energy       {_energy(s.energy_uj, s.energy_source, info.idle_power_w, s.wall_ns)}"
@@ -162,16 +170,16 @@ def format_summary(
         shown = ", ".join(f"{k}={v}" for k, v in sorted(info.attrs.items()))
         lines.append(f"  annotations  {shown}")
     if s.regions:
-        lines.extend(_region_table([region_figures(r, timeline) for r in s.regions]))
+        cpus = info.host.logical_cpus
+        lines.extend(_region_table([region_figures(r, timeline, cpus) for r in s.regions]))
     for text in info.warnings:
         lines.append(f"  warning: {text}")
     return lines
 
 
-def _peak_kind(info: RunInfo) -> str:
-    """'exact' when the kernel's account stands; the profiler warns when it could not."""
-    sampled = any(w.startswith("peak RSS is the highest VmHWM") for w in info.warnings)
-    return "highest VmHWM read" if sampled else "exact"
+def _peak_kind(summary: RunSummary) -> str:
+    """'exact' only when the kernel's account (ru_maxrss) stands."""
+    return "exact" if summary.peak_rss_exact else "highest VmHWM read"
 
 
 def _ending(info: RunInfo) -> str:

@@ -19,14 +19,17 @@ if TYPE_CHECKING:
 
 USAGE = """gilwatt interpreters [--json] [--timeout DURATION] [PATH ...] [--add PATH ...]
        gilwatt interpreters --pair [--json]
-       gilwatt interpreters provision [VERSION] [--tarball PATH] [--sha256 HEX] [--jobs N] [--json]"""
+       gilwatt interpreters provision [VERSION] [--tarball PATH] [--sha256 HEX] [--url BASE]
+                                      [--jobs N] [--json]"""
 
 EPILOG = """Discovered: python3, python3.X and python3.Xt on PATH, pyenv versions, uv-managed
 installs, the pair gilwatt provisioned, and every PATH you name.
 
 provision builds the default and the free-threaded (--disable-gil) CPython of VERSION
-(default 3.13.5) with identical configure flags into the per-user cache, each with a venv
-holding numpy. Source tarball, in order: --tarball, the cache, Debian's source package."""
+(default 3.13.5; 3.14 means 3.14.2) with identical configure flags into the per-user cache,
+each with a venv holding numpy. Source tarball, in order: --tarball, the cache, python.org's
+release (or --url BASE: BASE/X.Y.Z/Python-VERSION.tar.xz), Debian's source package. Every
+tarball is verified by sha256 (gilwatt's table, pyenv's definitions, or --sha256)."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -66,6 +69,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="expected sha256 of the tarball (needed for releases gilwatt does not know)",
     )
     group.add_argument(
+        "--url",
+        metavar="BASE",
+        help="download from this mirror of https://www.python.org/ftp/python (same layout)",
+    )
+    group.add_argument(
         "--jobs", type=int, metavar="N", help="parallel make jobs (default: the number of CPUs)"
     )
 
@@ -79,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
                 hint="Example: gilwatt interpreters provision 3.13.5",
             )
         return _provision(args, items[1] if len(items) > 1 else None)
-    for flag in ("tarball", "sha256", "jobs"):
+    for flag in ("tarball", "sha256", "url", "jobs"):
         if getattr(args, flag) is not None:
             raise ConfigError(
                 f"--{flag} only applies to provisioning.",
@@ -160,6 +168,7 @@ def _provision(args: argparse.Namespace, version: str | None) -> int:
             sha256=args.sha256,
             progress=reporter,
             jobs=args.jobs,
+            url=args.url,
         )
     finally:
         reporter.finish()

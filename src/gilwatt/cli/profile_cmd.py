@@ -72,6 +72,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     how.add_argument(
         "--memory-interval", default="1s", help="USS/PSS (smaps_rollup) interval (default 1s)"
     )
+    how.add_argument(
+        "--no-thread-hook",
+        action="store_true",
+        help="do not load gilwatt's thread hook into Python targets (then threads shorter than "
+        "--thread-interval may be missed, and the thread count is sampled)",
+    )
     add_timeout(how, help="stop the target after this long (e.g. 60s, 1min); exit 124")
     how.add_argument(
         "--idle-baseline", metavar="T", help="measure idle power for this long first (e.g. 2s)"
@@ -202,7 +208,7 @@ def run(args: argparse.Namespace) -> int:
         interpreter=interp.info() if interp is not None else None, label=args.label,
         passthrough=not args.quiet, stdout_sink=err if args.json else sys.stdout.buffer,
         stderr_sink=err, idle_baseline_s=idle, cpu_tdp_w=args.cpu_tdp,
-        energy_model=args.energy_model,
+        energy_model=args.energy_model, thread_hook=not args.no_thread_hook,
         on_warning=lambda text: print(f"gilwatt: warning: {text}", file=sys.stderr, flush=True),
     )  # fmt: skip
     try:
@@ -243,7 +249,8 @@ def _print(args: argparse.Namespace, result: Any) -> None:
         timeline = store.timeline(result.run_id) if result.summary.regions else None
     if args.json:
         payload = {
-            "run": asdict(result.info), "summary": asdict(result.summary), "status": result.status,
+            "run": asdict(result.info), "summary": asdict(result.summary),
+            "figure_kinds": _figure_kinds(result.summary), "status": result.status,
             "exit_code": result.exit_code, "exit_signal": result.exit_signal,
             "sampler": {"cpu_ns": result.sampler_cpu_ns, "samples": result.samples,
                         "ticks": result.ticks, "missed_deadlines": result.missed_deadlines,
@@ -261,6 +268,19 @@ def _print(args: argparse.Namespace, result: Any) -> None:
     if result.status != "ok" and result.stderr_tail and (args.quiet or args.json):
         print("--- last lines of the target's stderr ---", file=sys.stderr)
         print(result.stderr_tail, file=sys.stderr)
+
+
+def _figure_kinds(summary: Any) -> dict[str, str]:
+    """How each memory and thread figure was obtained: exact only where it is."""
+    return {
+        "peak_rss_bytes": "largest process, "
+        + ("exact (kernel ru_maxrss / VmHWM)" if summary.peak_rss_exact else "highest VmHWM read"),
+        "peak_pss_bytes": "tree sum, sampled (smaps_rollup)",
+        "peak_uss_bytes": "tree sum, sampled (smaps_rollup)",
+        "peak_vms_bytes": "VmPeak read, or the samples' maximum",
+        "max_threads": "exact (thread hook)" if summary.max_threads_exact else "sampled (/proc)",
+        "peak_cpu_util": "sampled, CPU arriving in one step spread back, at most the CPUs",
+    }
 
 
 def exit_status(result: Any) -> int:

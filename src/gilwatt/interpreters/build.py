@@ -24,6 +24,11 @@ from gilwatt.interpreters.steps import BUILD_HINT, run_logged
 # Identical for both builds; only --disable-gil differs. No PGO/LTO: they triple the build
 # time and both builds would need them alike; the comparison is between builds, not absolute.
 CONFIGURE_FLAGS: tuple[str, ...] = ("--with-ensurepip=install",)
+# The free-threaded build's flag: experimental in 3.13 (PEP 703), supported from 3.14 on
+# (PEP 779) under the same name, so 3.13, 3.14 and 3.15 are configured alike. Both builds
+# honour PYTHON_GIL=1 at run time (the free-threaded one then runs with the GIL);
+# PYTHON_GIL=0 is a fatal error on a default build.
+FREE_THREADED_FLAG = "--disable-gil"
 # modules pip and numpy need: a build without them is useless, although make succeeds
 REQUIRED_MODULES = ("ssl", "zlib", "ctypes", "hashlib")
 OPTIONAL_MODULES = ("bz2", "lzma", "sqlite3", "readline", "uuid", "curses", "dbm.gnu", "tkinter")
@@ -32,7 +37,7 @@ OPTIONAL_MODULES = ("bz2", "lzma", "sqlite3", "readline", "uuid", "curses", "dbm
 def configure_args(build: layout.BuildLayout) -> list[str]:
     args = [f"--prefix={build.prefix}", *CONFIGURE_FLAGS]
     if build.free_threaded:
-        args.append("--disable-gil")
+        args.append(FREE_THREADED_FLAG)
     return args
 
 
@@ -96,7 +101,8 @@ def build_one(
         run(["make", "install", f"DESTDIR={staging}"], "make install")
         staged = staging / build.prefix.relative_to("/")
         _announce(progress, "check", build.name, "standard modules pip and numpy need")
-        missing_optional = check_modules(staged / "bin" / "python3", build.name, log_path)
+        staged_python = layout.installed_python(staged / "bin", build.version, build.free_threaded)
+        missing_optional = check_modules(staged_python, build.name, log_path)
         layout.write_marker(
             staged,
             {

@@ -54,7 +54,7 @@ class BuildLayout:
 
     @property
     def python(self) -> Path:
-        return self.prefix / "bin" / "python3"
+        return installed_python(self.prefix / "bin", self.version, self.free_threaded)
 
     @property
     def env(self) -> Path:
@@ -77,6 +77,18 @@ class BuildLayout:
             and os.access(self.python, os.X_OK)
             and os.access(self.env_python, os.X_OK)
         )
+
+
+def installed_python(bin_dir: Path, version: str, free_threaded: bool) -> Path:
+    """The interpreter ``make install`` put into ``bin_dir``.
+
+    3.13 links ``python3`` for both builds; the free-threaded build's own name is
+    ``python3.13t``, which is used if a release no longer links ``python3`` for it.
+    """
+    linked = bin_dir / "python3"
+    minor = ".".join(version.split(".")[:2])
+    own = bin_dir / f"python{minor}{'t' if free_threaded else ''}"
+    return own if not linked.exists() and own.exists() else linked
 
 
 def read_marker(directory: Path) -> dict[str, Any] | None:
@@ -117,5 +129,6 @@ def provisioned_pythons() -> list[tuple[Path, dict[str, Any]]]:
         if read_marker(env) is not None and os.access(env_python, os.X_OK):
             found.append((env_python, marker))
         else:
-            found.append((prefix / "bin" / "python3", marker))
+            version, ft = str(marker.get("version", "")), bool(marker.get("free_threaded"))
+            found.append((installed_python(prefix / "bin", version, ft), marker))
     return found

@@ -30,9 +30,10 @@ from gilwatt.interpreters.interpreter import (
 )
 
 DEFAULT_VERSION = "3.13.5"
-# "3.13" -> the release gilwatt builds by default for that minor version
-DEFAULT_RELEASES: dict[str, str] = {"3.13": "3.13.5"}
+# "3.13" -> the release gilwatt builds by default for that minor version (3.14.2: the paper's)
+DEFAULT_RELEASES: dict[str, str] = {"3.13": "3.13.5", "3.14": "3.14.2"}
 _VERSION_RE = re.compile(r"^\d+\.\d+(\.\d+((a|b|rc)\d+)?)?$")
+_URL_RE = re.compile(r"^https?://[^/\s]+")
 
 
 def normalise_version(version: str) -> str:
@@ -73,9 +74,18 @@ def provision(
     progress: ProgressFn = no_progress,
     jobs: int | None = None,
     requirements: tuple[str, ...] | None = None,
+    url: str | None = None,
 ) -> tuple[Interpreter, Interpreter]:
-    """Build (or find) the matched pair of ``version``; return (gil, ft), each a venv python."""
+    """Build (or find) the matched pair of ``version``; return (gil, ft), each a venv python.
+
+    ``url`` replaces python.org's download base (a mirror with the same layout).
+    """
     version = normalise_version(version)
+    if url is not None and not _URL_RE.match(url):
+        raise ConfigError(
+            f"invalid --url ({url}): expected an http:// or https:// address.",
+            hint="Give the directory that holds <version>/Python-<version>.tar.xz, e.g. https://www.python.org/ftp/python.",
+        )
     done = provisioned_pair(version)
     if done:
         progress(
@@ -87,7 +97,9 @@ def provision(
     started = time.monotonic()
     builds = (layout.BuildLayout(version, False), layout.BuildLayout(version, True))
     if any(b.install_marker() is None for b in builds):
-        sources.check_available(version, tarball=Path(tarball) if tarball else None)
+        sources.check_available(
+            version, tarball=Path(tarball) if tarball else None, sha256=sha256, base_url=url
+        )
     with provision_lock(progress):
         done = provisioned_pair(version)  # another process may have finished it meanwhile
         if done:
@@ -100,7 +112,7 @@ def provision(
         stamp = time.strftime("%Y%m%d-%H%M%S")
         if any(b.install_marker() is None for b in builds):
             _build_missing(
-                version, builds, tarball, sha256, stamp, progress, jobs or os.cpu_count() or 1
+                version, builds, tarball, sha256, url, stamp, progress, jobs or os.cpu_count() or 1
             )
         _make_missing_envs(version, builds, requirements, stamp, progress)
         pair = provisioned_pair(version)
@@ -122,6 +134,7 @@ def _build_missing(
     builds: tuple[layout.BuildLayout, ...],
     tarball: str | os.PathLike[str] | None,
     sha256: str | None,
+    url: str | None,
     stamp: str,
     progress: ProgressFn,
     jobs: int,
@@ -133,6 +146,7 @@ def _build_missing(
         sha256=sha256,
         log_path=source_log,
         progress=progress,
+        base_url=url,
     )
     progress(
         ProgressEvent(

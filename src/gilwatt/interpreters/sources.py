@@ -1,8 +1,10 @@
 """Find a CPython source tarball, verify its sha256, and keep a verified copy in the cache.
 
 Sources, in order: the tarball the user names (``--tarball``), the one already in the cache
-(``<cache>/sources/Python-<v>.tar.xz``), then Debian's source package through apt. Files the
-user gave are only read: on a checksum mismatch nothing of theirs is deleted.
+(``<cache>/sources/Python-<v>.tar.xz``), python.org's release (or a mirror's, ``--url``),
+then Debian's source package through apt. Files the user gave are only read: on a checksum
+mismatch nothing of theirs is deleted. When no source answers, one error names each source
+tried and why it failed.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 
 from gilwatt import paths
 from gilwatt.errors import ConfigError, InterpreterError
-from gilwatt.interpreters import checksums, debian
+from gilwatt.interpreters import checksums, debian, pythonorg
 from gilwatt.interpreters.interpreter import ProgressEvent, ProgressFn
 
 
@@ -23,7 +25,7 @@ from gilwatt.interpreters.interpreter import ProgressEvent, ProgressFn
 class SourceTarball:
     path: Path  # the verified copy in the cache
     sha256: str
-    origin: str  # "--tarball /x/y.tar.xz", "cache", "debian trixie"
+    origin: str  # "--tarball /x/y.tar.xz", "cache", "python.org (URL)", "Debian (file)"
     checksum_origin: str  # where the expected sha256 came from
 
 
@@ -31,14 +33,27 @@ def cached_tarballs(version: str) -> list[Path]:
     return [paths.sources_dir() / f"Python-{version}{suffix}" for suffix in (".tar.xz", ".tgz")]
 
 
-def check_available(version: str, *, tarball: Path | None) -> None:
-    """Fail early, before any lock or directory is made, when no source can deliver ``version``."""
+def check_available(
+    version: str,
+    *,
+    tarball: Path | None,
+    sha256: str | None = None,
+    base_url: str | None = None,
+) -> None:
+    """Fail early, before any lock or directory is made, when no source can deliver ``version``.
+
+    Only what is known without the network counts here: a download needs a known checksum,
+    Debian a suite that carries the minor version.
+    """
     if tarball is not None or any(p.is_file() for p in cached_tarballs(version)):
         return
+    if pythonorg.usable_checksums(version, sha256):
+        return
+    tried = [_download_tried(version, base_url, pythonorg.NO_CHECKSUM)]
     try:
         debian.package_for(version)
     except debian.DebianUnavailable as exc:
-        raise _no_source(version, f"Debian source package ({exc})") from None
+        raise _no_source(version, [*tried, f"Debian source package ({exc})"]) from None
 
 
 def obtain_source(
@@ -48,6 +63,7 @@ def obtain_source(
     sha256: str | None,
     log_path: Path,
     progress: ProgressFn,
+    base_url: str | None = None,
 ) -> SourceTarball:
     """A verified tarball for ``version``; ConfigError naming every source tried if none."""
     if sha256 is not None and not checksums.valid_sha256(sha256):
@@ -67,30 +83,59 @@ def obtain_source(
             progress(ProgressEvent("verify", f"sha256 of cached {cached}"))
             digest, origin = verify(cached, version, sha256, user_file=False)
             return SourceTarball(cached, digest, "cache", origin)
+    tried: list[str] = []
+    target = cached_tarballs(version)[0]
+    url = pythonorg.release_url(version, base_url)
+    try:
+        digest, origin = pythonorg.fetch_release(
+            version,
+            target,
+            pythonorg.usable_checksums(version, sha256),
+            base_url=base_url,
+            progress=progress,
+        )
+        return SourceTarball(target, digest, f"{_download_label(base_url)} ({url})", origin)
+    except pythonorg.DownloadUnavailable as exc:
+        tried.append(_download_tried(version, base_url, str(exc)))
     try:
         debian.package_for(version)
-        paths.sources_dir().mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix=".apt-", dir=paths.sources_dir()) as tmp:
-            orig = debian.fetch_orig_tarball(
-                version, Path(tmp), log_path=log_path, progress=progress
-            )
-            progress(ProgressEvent("verify", f"sha256 of {orig.name}"))
-            digest, origin = verify(orig, version, sha256, user_file=False)
-            kept = _keep_copy(orig, version, move=True)
-            return SourceTarball(kept, digest, f"Debian ({orig.name})", origin)
+        progress(ProgressEvent("source", f"{tried[-1]}: trying Debian's source package"))
+        return _from_debian(version, sha256, log_path, progress)
     except debian.DebianUnavailable as exc:
-        raise _no_source(version, f"Debian source package ({exc})") from None
+        tried.append(f"Debian source package ({exc})")
+    raise _no_source(version, tried)
 
 
-def _no_source(version: str, debian_outcome: str) -> ConfigError:
+def _from_debian(
+    version: str, sha256: str | None, log_path: Path, progress: ProgressFn
+) -> SourceTarball:
+    paths.sources_dir().mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".apt-", dir=paths.sources_dir()) as tmp:
+        orig = debian.fetch_orig_tarball(version, Path(tmp), log_path=log_path, progress=progress)
+        progress(ProgressEvent("verify", f"sha256 of {orig.name}"))
+        digest, origin = verify(orig, version, sha256, user_file=False)
+        kept = _keep_copy(orig, version, move=True)
+        return SourceTarball(kept, digest, f"Debian ({orig.name})", origin)
+
+
+def _download_label(base_url: str | None) -> str:
+    return "python.org" if base_url is None else "--url"
+
+
+def _download_tried(version: str, base_url: str | None, why: str) -> str:
+    return f"{_download_label(base_url)} {pythonorg.release_url(version, base_url)} ({why})"
+
+
+def _no_source(version: str, tried_after_cache: list[str]) -> ConfigError:
     tried = [
         "--tarball (not given)",
         f"cache {cached_tarballs(version)[0]} (absent)",
-        debian_outcome,
+        *tried_after_cache,
     ]
     return ConfigError(
         f"no source for CPython {version}: tried {'; '.join(tried)}.",
-        hint=f"Download the official source release Python-{version}.tar.xz and pass --tarball PATH.",
+        hint=f"Download the official source release Python-{version}.tar.xz and pass --tarball PATH"
+        " (and --sha256 HEX if gilwatt does not know its checksum).",
     )
 
 

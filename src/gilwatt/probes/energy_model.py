@@ -211,12 +211,61 @@ def memory_gib(root: Path = Path("/")) -> float:
     return 0.0
 
 
+MACHINE_ZONE = "model:machine"  # the model fed by machine-wide /proc/stat ticks (not counted)
+
+
+class _Integrator:
+    """Energy of one model zone from a cumulative busy time (ns) against a capacity (ns)."""
+
+    def __init__(self, meter: ModelMeter) -> None:
+        self.meter = meter
+        self.started = False
+        self.uj = 0.0
+        self.t_ns = self.busy_ns = 0
+        self.load = 0.0
+        self.history: deque[tuple[int, int, int]] = deque()
+
+    def add(self, t_ns: int, busy_ns: int, capacity_ns: int) -> int:
+        m = self.meter
+        if not self.started:
+            self.started = True
+            self.uj, self.load = 0.0, 0.0
+            self.t_ns, self.busy_ns = t_ns, busy_ns
+            self.history.clear()
+            self.history.append((t_ns, busy_ns, capacity_ns))
+            return 0
+        dt_ns = t_ns - self.t_ns
+        if dt_ns <= 0:
+            return int(self.uj)
+        if m.tdp_w is not None:  # teads: load over a trailing window (the curve is concave)
+            history = self.history
+            history.append((t_ns, busy_ns, capacity_ns))
+            horizon = t_ns - m.window_ns
+            while len(history) > 2 and history[1][0] <= horizon:
+                history.popleft()
+            _, busy0, cap0 = history[0]
+            if capacity_ns > cap0:
+                self.load = min(max((busy_ns - busy0) / (capacity_ns - cap0), 0.0), 1.0)
+            self.uj += m.tdp_w * teads_fraction(self.load) * dt_ns * 1e-3
+        else:  # ccf-linear: exact in the busy time
+            self.uj += m._idle_uj_per_ns * dt_ns
+            self.uj += (m.p_max_w - m.p_min_w) * 1e-3 * max(busy_ns - self.busy_ns, 0)
+        self.t_ns, self.busy_ns = t_ns, busy_ns
+        return int(self.uj)
+
+
 class ModelMeter:
     """Model energy meter; satisfies ``gilwatt.energy.EnergyMeter``.
 
     The first ``sample()`` after opening (or after ``rebase()``) sets the zero point and returns
     zeros. Energy of each later interval is P × Δt with P from the model at the utilisation
     measured over that interval (ccf-linear: exactly Δbusy; teads-tdp: a trailing window).
+
+    By default utilisation is the machine's, from per-core ticks. After :meth:`follow_tree`
+    the counted zone is fed with the profiled run's own tree CPU (``sample(...,
+    tree_cpu_ns=)``, at every tick: it moves in nanoseconds, not in 10 ms ticks, and other
+    programs' load is not billed to the run); the machine-wide figure goes on as a separate
+    zone, ``model:machine``, that is not counted.
     """
 
     estimate = True
@@ -258,14 +307,30 @@ class ModelMeter:
         self._load = 0.0
         self._last_t = self._last_busy = self._n_cores = 0
         self._cpu_uj = self._dram_uj = 0.0
+        self.follows_tree = False
+        self._tree = _Integrator(self)
+        self._machine = _Integrator(self)
+        self._tick_ns = 1_000_000_000 // user_hz
+
+    def follow_tree(self) -> None:
+        """Feed the counted zone from the run's tree CPU; keep the machine's as ``model:machine``."""
+        if not self.follows_tree:
+            self.follows_tree = True
+            self.zones.append((MACHINE_ZONE, "/proc/stat", None, None, 0))
 
     def rebase(self) -> None:
         """The next ``sample()`` sets a new zero point and returns zeros."""
         self._started = False
+        self._tree.started = self._machine.started = False
 
     def sample(
-        self, t_ns: int, core_ticks: Sequence[tuple[int, int]]
+        self,
+        t_ns: int,
+        core_ticks: Sequence[tuple[int, int]],
+        tree_cpu_ns: int | None = None,
     ) -> tuple[int, dict[str, int]]:
+        if self.follows_tree and tree_cpu_ns is not None:
+            return self._sample_tree(t_ns, core_ticks, tree_cpu_ns)
         busy = total = 0
         for b, tot in core_ticks:
             busy += b
@@ -291,6 +356,26 @@ class ModelMeter:
         self._dram_uj += self.dram_w * dt_ns * 1e-3
         dram = int(self._dram_uj)
         return cpu + dram, {self.cpu_zone: cpu, "model:dram": dram}
+
+    def _sample_tree(
+        self, t_ns: int, core_ticks: Sequence[tuple[int, int]], tree_cpu_ns: int
+    ) -> tuple[int, dict[str, int]]:
+        """The counted zone from the tree's CPU; ``model:machine`` when ``core_ticks`` is given."""
+        fresh = not self._tree.started
+        cpu = self._tree.add(t_ns, tree_cpu_ns, t_ns * self.n_cpus)
+        zones = {self.cpu_zone: cpu}
+        if core_ticks:
+            busy = sum(b for b, _ in core_ticks) * self._tick_ns
+            total = sum(tot for _, tot in core_ticks) * self._tick_ns
+            zones[MACHINE_ZONE] = self._machine.add(t_ns, busy, total)
+        if self.dram_w is None:
+            return cpu, zones
+        if fresh:
+            self._dram_uj, self._last_t = 0.0, t_ns
+        self._dram_uj += self.dram_w * (t_ns - self._last_t) * 1e-3
+        self._last_t = t_ns
+        zones["model:dram"] = dram = int(self._dram_uj)
+        return cpu + dram, zones
 
     def _start(self, t_ns: int, busy: int, total: int, n_cores: int) -> tuple[int, dict[str, int]]:
         self._started = True

@@ -128,12 +128,17 @@ def read_text(path: Path) -> str | None:
     return b"".join(chunks).decode("utf-8", "replace")
 
 
-def stat_fields(data: bytes) -> list[bytes]:
+NUM_THREADS_FIELD = 17  # stat_fields index of num_threads (field 20 in proc(5))
+
+
+def stat_fields(data: bytes, upto: int = -1) -> list[bytes]:
     """The fields of a stat line after ``comm`` (which may contain spaces and parentheses).
 
-    Index 0 is ``state`` (field 3 in proc(5)); field N of proc(5) is index N - 3.
+    Index 0 is ``state`` (field 3 in proc(5)); field N of proc(5) is index N - 3. With
+    ``upto``, fields up to that index are split apart and the rest stays in one last item
+    (the sampler needs only the first 18 at every status read).
     """
-    return data[data.rfind(b")") + 2 :].split()
+    return data[data.rfind(b")") + 2 :].split(None, upto + 1 if upto >= 0 else -1)
 
 
 def parse_stat(data: bytes) -> ProcStat:
@@ -182,6 +187,11 @@ def parse_status(data: bytes) -> ProcStatus:
         ctx_voluntary=_status_value(data, b"\nvoluntary_ctxt_switches:"),
         ctx_involuntary=_status_value(data, b"\nnonvoluntary_ctxt_switches:"),
     )
+
+
+def schedstat_run_ns(data: bytes) -> int:
+    """The first ``schedstat`` field (ns on CPU) alone: read for every thread at a status read."""
+    return int(data[: data.find(b" ")])
 
 
 def parse_schedstat(data: bytes) -> tuple[int, int, int]:

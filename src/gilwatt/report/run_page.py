@@ -162,10 +162,17 @@ def _cards(summary: RunSummary, info: RunInfo) -> str:
         ),
         ("Cores busy", f"{summary.mean_cpu_util:.2f} mean · {summary.peak_cpu_util:.2f} peak"),
         ("Core balance", fmt.number(summary.core_balance, 2)),
-        ("Peak RSS", fmt.bytes_(summary.peak_rss_bytes)),
-        ("Peak USS", fmt.bytes_(summary.peak_uss_bytes)),
+        (
+            "Peak RSS, largest process" + (" (exact)" if summary.peak_rss_exact else " (read)"),
+            fmt.bytes_(summary.peak_rss_bytes),
+        ),
+        ("Peak tree PSS (sampled)", fmt.bytes_(summary.peak_pss_bytes)),
+        ("Peak tree USS (sampled)", fmt.bytes_(summary.peak_uss_bytes)),
         ("Peak VMS", fmt.bytes_(summary.peak_vms_bytes)),
-        ("Threads (max)", str(summary.max_threads)),
+        (
+            "Threads (max" + (", exact)" if summary.max_threads_exact else ", sampled)"),
+            str(summary.max_threads),
+        ),
         ("Context switches", f"{summary.ctx_voluntary} vol · {summary.ctx_involuntary} invol"),
     ]
     if summary.energy_uj is not None:

@@ -10,6 +10,7 @@ from gilwatt.report import escape, fmt
 from gilwatt.report.charts import Line, decimate, min_step_ns, rate, seconds, thread_cpu_lines
 from gilwatt.report.html import Page
 from gilwatt.report.svg import PALETTE, Series, XBand, XYChart, padded_domain
+from gilwatt.store import derive
 
 MAX_BANDS = 200  # regions shaded on the timelines (the table lists more)
 ZOOM_GROUP = "timeline"
@@ -108,10 +109,12 @@ class Timelines:
             _core_lines(tl, info, self.step),
             note="Machine-wide, from /proc/stat: includes other processes.",
         )
-        x, total = self.rate(tl.cpu_ns, 1e-9)
-        _, user = self.rate(tl.cpu_user_ns, 1e-9)
-        _, sys_ = self.rate(tl.cpu_sys_ns, 1e-9)
         cpus = info.host.logical_cpus
+        # CPU that arrived in one step (a reaped child's) is spread back over the time before
+        # it, as in the summary: no interval shows more cores busy than there are.
+        x, total = self.rate(derive.spread_cpu(tl.t_ns, tl.cpu_ns, cpus), 1e-9)
+        _, user = self.rate(derive.spread_cpu(tl.t_ns, tl.cpu_user_ns, cpus), 1e-9)
+        _, sys_ = self.rate(derive.spread_cpu(tl.t_ns, tl.cpu_sys_ns, cpus), 1e-9)
         self.chart(
             "Process-tree CPU",
             "cores busy",
@@ -141,6 +144,9 @@ class Timelines:
                 Line("processes", x_all, tl.processes.astype(np.float64), ""),
             ],
             height=130,
+            note="Read from /proc every 100 ms: a thread shorter than that may not show here; the"
+            " thread hook's exact maximum is in the cards and every thread is in the CPU per"
+            " thread chart.",
         )
         xc, vol = self.rate(tl.ctx_voluntary)
         _, invol = self.rate(tl.ctx_involuntary)
@@ -189,7 +195,20 @@ class Timelines:
         source = "Source: " + energy_source_html(info.energy_source, None)
         x, power = self.rate(tl.energy_uj, 1e-6)
         idle = [(info.idle_power_w, "idle power")] if info.idle_power_w is not None else None
-        self.chart("Power" + tag, "W", [Line("power", x, power, "W")], hlines=idle, note=source)
+        lines = [Line("power", x, power, "W")]
+        if tl.machine_energy is not None and len(tl.machine_energy[0]) >= 2:
+            # A model fed by the run's own tree CPU; the same model on the machine-wide ticks
+            # (other programs' load included, in 10 ms steps) is shown apart, for comparison.
+            t_m, uj_m = tl.machine_energy
+            tm, pm = rate(t_m, uj_m, self.step, 1e-6)
+            lines[0] = Line("power (this run's CPU)", x, power, "W")
+            lines.append(Line("machine-wide (all programs)", self.secs(tm), pm, "W"))
+            source += escape.text(
+                " · The run's power is the model at its own process tree's CPU, every tick;"
+                " the machine-wide line is the model at /proc/stat's per-core ticks (every"
+                " program on the machine), not part of the run's energy."
+            )
+        self.chart("Power" + tag, "W", lines, hlines=idle, note=source)
         self.chart(
             "Cumulative energy" + tag,
             "J",

@@ -7,7 +7,7 @@ import numpy as np
 from gilwatt.readback import FloatArray, IntArray
 
 # Bump when a formula below changes: cached run_summaries rows of another version are ignored.
-FORMULA_VERSION = 1
+FORMULA_VERSION = 2  # 2: peak RSS of the largest process; spread CPU; hook threads
 
 # Peak CPU utilisation is taken over windows of at least this long (or two sampling intervals):
 # /proc CPU times move in 10 ms ticks, and boundary samples can be microseconds apart, so a
@@ -128,3 +128,81 @@ def per_thread(
         int(tids[a]): (t_sorted[a:b].copy(), cpu_sorted[a:b].copy())
         for a, b in zip(starts, ends, strict=True)
     }
+
+
+def spread_cpu(t_ns: IntArray, cpu_ns: IntArray, n_cpus: int) -> IntArray:
+    """Cumulative CPU with no interval faster than ``n_cpus`` cores.
+
+    CPU time can arrive in one step: a child's, when its parent reaps it (the sampler may
+    never have seen a short-lived child, or last read it a tick before). Whatever an interval
+    holds beyond its ``n_cpus`` x length was spent earlier, so it is moved back into the
+    intervals before it, latest first, as far as each has room. The total is unchanged.
+    """
+    n = t_ns.shape[0]
+    if n < 2 or n_cpus <= 0:
+        return cpu_ns
+    d = np.diff(cpu_ns).astype(np.float64)
+    cap = np.diff(t_ns).astype(np.float64) * n_cpus
+    over = np.flatnonzero(d > cap)
+    if over.shape[0] == 0:
+        return cpu_ns
+    for i in over[::-1]:  # latest first: a later step's excess may land in an earlier one
+        excess = d[i] - cap[i]
+        if excess <= 0:
+            continue
+        d[i] = cap[i]
+        j = i - 1
+        while excess > 0 and j >= 0:
+            room = cap[j] - d[j]
+            if room > 0:
+                take = min(room, excess)
+                d[j] += take
+                excess -= take
+            j -= 1
+        d[0] += excess  # nothing earlier had room: keep the total
+    out = np.empty(n, dtype=np.int64)
+    out[0] = cpu_ns[0]
+    out[1:] = cpu_ns[0] + np.rint(np.cumsum(d)).astype(np.int64)
+    out[-1] = cpu_ns[-1]
+    return out
+
+
+def max_concurrent(starts: IntArray, ends: IntArray) -> int:
+    """The most intervals [start, end] open at once (an end at the same instant as a start
+    is counted first)."""
+    if starts.shape[0] == 0:
+        return 0
+    ends = np.maximum(ends, starts)
+    t = np.concatenate((starts, ends))
+    step = np.concatenate(
+        (np.ones(starts.shape[0], dtype=np.int64), -np.ones(ends.shape[0], dtype=np.int64))
+    )
+    order = np.lexsort((step, t))
+    return int(np.cumsum(step[order]).max())
+
+
+def add_hook_points(
+    series: dict[int, tuple[IntArray, IntArray]],
+    rows: list[tuple[int, str, int | None, int | None, int | None]],
+) -> None:
+    """Add each hooked thread's start (CPU 0) and end (its exact CPU) to its CPU series.
+
+    ``rows``: (tid, name, start_ns, end_ns, cpu_ns) from the threads table. A thread that
+    lived between two samples has no other points.
+    """
+    for tid, _name, start, end, cpu in rows:
+        t_extra: list[int] = []
+        c_extra: list[int] = []
+        if start is not None:
+            t_extra.append(start)
+            c_extra.append(0)
+        if end is not None and cpu is not None:
+            t_extra.append(end)
+            c_extra.append(cpu)
+        if not t_extra:
+            continue
+        t_old, c_old = series.get(tid, (np.zeros(0, np.int64), np.zeros(0, np.int64)))
+        t = np.concatenate((t_old, np.array(t_extra, dtype=np.int64)))
+        c = np.concatenate((c_old, np.array(c_extra, dtype=np.int64)))
+        order = np.argsort(t, kind="stable")
+        series[tid] = (t[order], np.maximum.accumulate(c[order]))

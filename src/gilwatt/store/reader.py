@@ -37,6 +37,7 @@ SUMMARY_FIELDS = (
     "wall_ns", "cpu_user_ns", "cpu_sys_ns", "peak_rss_bytes", "peak_vms_bytes",
     "peak_uss_bytes", "peak_pss_bytes", "ctx_voluntary", "ctx_involuntary", "energy_uj",
     "energy_source", "max_threads", "mean_cpu_util", "peak_cpu_util", "core_balance",
+    "peak_rss_exact", "max_threads_exact",
 )  # fmt: skip
 _NO_ENERGY = -1  # stand-in for NULL energy_uj while reading (cumulative energy is never < 0)
 
@@ -213,7 +214,8 @@ class StoreReader:
         energy_uj carries the last reading over samples without one (0 before the first).
         core_busy[i, c] is core c's busy share of the interval sample i lies in: samples whose
         tick counters did not move (boundary samples, the first sample) take the share of the
-        next interval that moved them. Thread rows whose seq has no tree sample are dropped.
+        next interval that moved them. Thread rows whose seq has no tree sample are dropped; a
+        thread the hook reported also has its start (CPU 0) and end (its exact CPU) as points.
         USS/PSS are summed over the processes read at the same t_ns.
         """
         self._require_run(run_id)
@@ -230,26 +232,40 @@ class StoreReader:
             self._conn, "thread_samples", ("seq", "tid", "cpu_ns"),
             where=where, params=params, key=("seq", "tid"),
         )  # fmt: skip
-        names = dict(
-            self._conn.execute("SELECT tid, name FROM threads WHERE run_id = ?", params).fetchall()
-        )
+        thread_rows = self._conn.execute(
+            "SELECT tid, name, start_ns, end_ns, cpu_ns FROM threads WHERE run_id = ?", params
+        ).fetchall()
+        names = {r[0]: r[1] for r in thread_rows}
+        per_thread = derive.per_thread(s["seq"], s["t_ns"], th["seq"], th["tid"], th["cpu_ns"])
+        derive.add_hook_points(per_thread, [r for r in thread_rows if r[2] is not None])
         mem = self._conn.execute(
             "SELECT t_ns, sum(uss_bytes), sum(pss_bytes) FROM memory_samples WHERE run_id = ?"
             " GROUP BY t_ns ORDER BY t_ns",
             params,
         ).fetchall()
         mem_arr = np.array(mem, dtype=np.int64).reshape(len(mem), 3)
+        machine = self._conn.execute(
+            "SELECT s.t_ns, e.energy_uj FROM energy_samples e JOIN samples s"
+            " ON s.run_id = e.run_id AND s.seq = e.seq"
+            " WHERE e.run_id = ? AND e.zone = 'model:machine' ORDER BY e.seq",
+            params,
+        ).fetchall()
+        machine_arr = np.array(machine, dtype=np.int64).reshape(len(machine), 2)
         return Timeline(
             t_ns=s["t_ns"], cpu_ns=s["cpu_ns"], cpu_user_ns=s["cpu_user_ns"],
             cpu_sys_ns=s["cpu_sys_ns"], rss_bytes=s["rss_bytes"], vms_bytes=s["vms_bytes"],
             swap_bytes=s["swap_bytes"], threads=s["threads"], processes=s["processes"],
             ctx_voluntary=s["ctx_voluntary"], ctx_involuntary=s["ctx_involuntary"],
             energy_uj=s["energy_uj"], core_busy=core_busy,
-            thread_cpu_ns=derive.per_thread(s["seq"], s["t_ns"], th["seq"], th["tid"], th["cpu_ns"]),
+            thread_cpu_ns=per_thread,
             thread_names={int(k): str(v) for k, v in names.items()},
             mem_t_ns=np.ascontiguousarray(mem_arr[:, 0]),
             uss_bytes=np.ascontiguousarray(mem_arr[:, 1]),
             pss_bytes=np.ascontiguousarray(mem_arr[:, 2]),
+            machine_energy=(
+                (np.ascontiguousarray(machine_arr[:, 0]), np.ascontiguousarray(machine_arr[:, 1]))
+                if len(machine) else None
+            ),
         )  # fmt: skip
 
     def regions(self, run_id: int) -> list[Region]:
@@ -331,7 +347,12 @@ class StoreReader:
             " WHERE run_id = ? AND formula = ?",
             (run_id, derive.FORMULA_VERSION),
         ).fetchone()
-        return None if row is None else dict(zip(SUMMARY_FIELDS, row, strict=True))
+        if row is None:
+            return None
+        figures = dict(zip(SUMMARY_FIELDS, row, strict=True))
+        figures["peak_rss_exact"] = bool(figures["peak_rss_exact"])
+        figures["max_threads_exact"] = bool(figures["max_threads_exact"])
+        return figures
 
     def compute_figures(self, run_id: int) -> dict[str, Any]:
         """RunSummary's whole-run fields (all but run_id and regions), from the stored rows."""
@@ -366,13 +387,24 @@ class StoreReader:
             params,
         ).fetchone()
         s = self._samples(run_id, ("seq", "t_ns", "cpu_ns"))
+        cpus = conn.execute(
+            "SELECT h.logical_cpus FROM runs r JOIN hosts h USING (host_id) WHERE r.run_id = ?",
+            params,
+        ).fetchone()[0]
+        # CPU that arrived in one step (a child's, when its parent reaped it) is spread back
+        # over the time before it: utilisation never exceeds the CPUs there are.
+        cpu_spread = derive.spread_cpu(s["t_ns"], s["cpu_ns"], int(cpus))
+        threads = self._thread_intervals(run_id)
         if end_ns is None:  # still running, or gilwatt died: the last sample is the end we know
             end_ns = last[0] if last[0] is not None else start_ns
         return {
             "wall_ns": int(end_ns - start_ns),
             "cpu_user_ns": int(ru_utime if ru_utime is not None else last[1]),
             "cpu_sys_ns": int(ru_stime if ru_stime is not None else last[2]),
-            "peak_rss_bytes": _max_of(ru_maxrss, hwm, max_rss),
+            # the largest single process: the kernel's figure (which takes in every process
+            # waited for) and the VmHWM read of those that were not; the sum of the samples'
+            # RSS would count shared pages once per process
+            "peak_rss_bytes": _max_of(ru_maxrss, hwm) if (ru_maxrss or hwm) else int(max_rss or 0),
             "peak_vms_bytes": _max_of(vm_peak, max_vms),
             "peak_uss_bytes": peak_uss,
             "peak_pss_bytes": peak_pss,
@@ -380,13 +412,35 @@ class StoreReader:
             "ctx_involuntary": int(ru_nivcsw if ru_nivcsw is not None else last[4]),
             "energy_uj": None if energy is None else int(energy[0]),
             "energy_source": energy_source,
-            "max_threads": int(max_threads or 0),
+            "max_threads": derive.max_concurrent(*threads) if threads else int(max_threads or 0),
             "mean_cpu_util": derive.mean_utilisation(s["t_ns"], s["cpu_ns"]),
             "peak_cpu_util": derive.peak_utilisation(
-                s["t_ns"], s["cpu_ns"], derive.peak_window_ns(interval_ns)
+                s["t_ns"], cpu_spread, derive.peak_window_ns(interval_ns)
             ),
             "core_balance": derive.core_balance(self._core_busy_ticks(run_id)),
+            # the kernel's high-water marks, wait4's and VmHWM, are both exact; without wait4's
+            # (a seeded ru_maxrss, or gilwatt died) the VmHWM read last is only a lower bound
+            "peak_rss_exact": ru_maxrss is not None,
+            "max_threads_exact": bool(threads),
         }
+
+    def _thread_intervals(self, run_id: int) -> tuple[IntArray, IntArray] | None:
+        """(starts, ends) of every thread of a run with thread-hook records, else None.
+
+        Hooked threads count from their start to their end event; others (not started from
+        Python, or in a process without the hook) from first to last seen, and so does the
+        main thread from its start (the hook loads after it) to its end event.
+        """
+        rows = self._conn.execute(
+            "SELECT coalesce(start_ns, first_ns), coalesce(end_ns, last_ns),"
+            " coalesce(start_ns, end_ns) FROM threads"
+            " WHERE run_id = ?",
+            (run_id,),
+        ).fetchall()
+        if not any(r[2] is not None for r in rows):
+            return None
+        arr = np.array([r[:2] for r in rows], dtype=np.int64).reshape(len(rows), 2)
+        return np.ascontiguousarray(arr[:, 0]), np.ascontiguousarray(arr[:, 1])
 
     def _core_busy_ticks(self, run_id: int) -> IntArray:
         """Busy ticks of each core over the run: last minus first cumulative reading."""

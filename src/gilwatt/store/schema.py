@@ -10,9 +10,14 @@ same transaction as the new version number, so a file is always at one version o
   RSS peak from VmHWM); table ``run_summaries`` (whole-run figures computed when a run
   finishes, so a study of 1,000 runs is summarised without rescanning its samples); index
   ``study_runs_by_run`` (run -> study row lookups).
-- 3 (gilwatt 0.1.0): table ``run_machine`` (the machine's state around each study run: load,
-  runnable threads, steal, foreign CPU, MHz, temperature); ``runs.executor`` (the Dask worker
-  that ran a cluster study's run; NULL for a local run).
+- 3 (gilwatt 0.1.0): ``threads.cpu_ns``, ``threads.start_ns``, ``threads.end_ns`` (every
+  Python thread's exact start, end and CPU from the in-process thread hook);
+  ``run_summaries.peak_rss_exact`` and ``run_summaries.max_threads_exact``, and
+  ``peak_rss_bytes`` there now means the largest single process's peak (cached rows of the
+  old formula are ignored on read: store.derive.FORMULA_VERSION); table ``run_machine`` (the
+  machine's state around each study run: load, runnable threads, steal, foreign CPU, MHz,
+  temperature); ``runs.executor`` (the Dask worker that ran a cluster study's run; NULL for a
+  local run).
 
 To change the layout: edit schema.sql (new columns at the end of their table), bump
 SCHEMA_VERSION, add a line above and an entry to UPGRADES that turns version N-1 into N, and
@@ -66,8 +71,18 @@ def _upgrade_1_to_2(conn: sqlite3.Connection) -> None:
 
 
 def _upgrade_2_to_3(conn: sqlite3.Connection) -> None:
+    for column in ("cpu_ns", "start_ns", "end_ns"):
+        conn.execute(f"ALTER TABLE threads ADD COLUMN {column} INTEGER")
+    conn.execute("ALTER TABLE run_summaries ADD COLUMN peak_rss_exact INTEGER NOT NULL DEFAULT 0")
+    conn.execute(
+        "ALTER TABLE run_summaries ADD COLUMN max_threads_exact INTEGER NOT NULL DEFAULT 0"
+    )
     conn.execute("ALTER TABLE runs ADD COLUMN executor TEXT")
-    # the new table exactly as schema.sql writes it, so fresh and upgraded files match
+    create_run_machine(conn)
+
+
+def create_run_machine(conn: sqlite3.Connection) -> None:
+    """The run_machine table exactly as schema.sql writes it (fresh and upgraded files match)."""
     for statement in _statements(schema_sql()):
         if statement.startswith(("CREATE TABLE IF NOT EXISTS run_machine", "-- The machine")):
             conn.execute(statement)

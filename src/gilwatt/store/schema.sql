@@ -101,8 +101,11 @@ CREATE TABLE IF NOT EXISTS threads (
     tid      INTEGER NOT NULL,
     pid      INTEGER NOT NULL,
     name     TEXT NOT NULL DEFAULT '',
-    first_ns INTEGER NOT NULL,
-    last_ns  INTEGER NOT NULL,
+    first_ns INTEGER NOT NULL,  -- first seen (or started, when the thread hook reported it)
+    last_ns  INTEGER NOT NULL,  -- last seen (or ended)
+    cpu_ns   INTEGER,           -- last known CPU: exact at the hook's end event, else sampled (v3)
+    start_ns INTEGER,           -- from the in-process thread hook (gilwatt.threadhook), exact (v3)
+    end_ns   INTEGER,           -- idem; NULL if the hook saw no end (v3)
     PRIMARY KEY (run_id, tid)
 ) WITHOUT ROWID;
 
@@ -264,9 +267,9 @@ CREATE TABLE IF NOT EXISTS run_summaries (
     wall_ns         INTEGER NOT NULL,
     cpu_user_ns     INTEGER NOT NULL,
     cpu_sys_ns      INTEGER NOT NULL,
-    peak_rss_bytes  INTEGER NOT NULL,
+    peak_rss_bytes  INTEGER NOT NULL,   -- the largest single process's peak (v3; before: a tree sum)
     peak_vms_bytes  INTEGER NOT NULL,
-    peak_uss_bytes  INTEGER,
+    peak_uss_bytes  INTEGER,            -- peaks of the tree's sums, sampled
     peak_pss_bytes  INTEGER,
     ctx_voluntary   INTEGER NOT NULL,
     ctx_involuntary INTEGER NOT NULL,
@@ -275,7 +278,9 @@ CREATE TABLE IF NOT EXISTS run_summaries (
     max_threads     INTEGER NOT NULL,
     mean_cpu_util   REAL NOT NULL,
     peak_cpu_util   REAL NOT NULL,
-    core_balance    REAL NOT NULL
+    core_balance    REAL NOT NULL,
+    peak_rss_exact  INTEGER NOT NULL DEFAULT 0,  -- 1: from the kernel (ru_maxrss), not a read (v3)
+    max_threads_exact INTEGER NOT NULL DEFAULT 0 -- 1: from the thread hook's start/end (v3)
 );
 
 CREATE INDEX IF NOT EXISTS markers_by_name ON markers (run_id, name);

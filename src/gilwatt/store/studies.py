@@ -17,6 +17,7 @@ from dataclasses import astuple, dataclass
 from typing import Any
 
 from gilwatt.errors import StoreError
+from gilwatt.store.schema import create_run_machine
 
 # priming: a discarded warm-up run; disturbed: foreign load during the run (it is rerun);
 # sentinel: the fixed-work run of each replicate that shows drift.
@@ -252,6 +253,12 @@ class StoreStudies:
 
     def add_run_machine(self, run_id: int, row: Sequence[float | int | None]) -> None:
         """(load1, procs_running, steal_cores, foreign_cpu_cores, cpu_mhz, temp_c) of one run."""
+        known = self._conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'run_machine'"
+        ).fetchone()
+        if known is None:  # a version-3 file written before run_machine joined version 3
+            with self._study_write() as conn:
+                create_run_machine(conn)
         self._study_update(
             "INSERT OR REPLACE INTO run_machine (run_id, load1, procs_running, steal_cores,"
             " foreign_cpu_cores, cpu_mhz, temp_c) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -261,6 +268,11 @@ class StoreStudies:
     def run_machine(self, study_id: int) -> dict[int, tuple[Any, ...]]:
         """run_id -> (load1, procs_running, steal_cores, foreign_cpu_cores, cpu_mhz, temp_c)
         of the study's runs that have a machine row."""
+        known = self._conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'run_machine'"
+        ).fetchone()
+        if known is None:
+            return {}
         rows = self._conn.execute(
             "SELECT m.run_id, m.load1, m.procs_running, m.steal_cores, m.foreign_cpu_cores,"
             " m.cpu_mhz, m.temp_c FROM run_machine m JOIN runs r ON r.run_id = m.run_id"

@@ -43,6 +43,9 @@ class StoreTransfer:
         mapping: dict[int, int] = {}
         with self._lock:
             self._commit()  # SQLite attaches only outside a transaction
+            columns = {row[1] for row in self._conn.execute("PRAGMA main.table_info(runs)")}
+            if "executor" not in columns:  # a version-3 file written before executor joined it
+                self._conn.execute("ALTER TABLE main.runs ADD COLUMN executor TEXT")
             try:
                 self._conn.execute("ATTACH DATABASE ? AS src", (str(source),))
             except sqlite3.Error as exc:

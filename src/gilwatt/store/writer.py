@@ -28,7 +28,7 @@ SAMPLE_COLUMNS = (
     "ctx_voluntary", "ctx_involuntary", "energy_uj",
 )  # fmt: skip
 CORE_SAMPLE_COLUMNS = ("seq", "core", "busy_ticks", "total_ticks")
-THREAD_COLUMNS = ("tid", "pid", "name", "first_ns", "last_ns")
+THREAD_COLUMNS = ("tid", "pid", "name", "first_ns", "last_ns", "cpu_ns", "start_ns", "end_ns")
 THREAD_SAMPLE_COLUMNS = ("seq", "tid", "cpu_ns", "core")
 PROCESS_COLUMNS = (
     "pid", "ppid", "cmdline", "first_ns", "last_ns", "cpu_ns", "hwm_bytes", "vm_peak_bytes",
@@ -78,12 +78,15 @@ ON CONFLICT (run_id, pid) DO UPDATE SET
                         coalesce(vm_peak_bytes, excluded.vm_peak_bytes))
 """
 _THREAD_UPSERT = """
-INSERT INTO threads (run_id, tid, pid, name, first_ns, last_ns) VALUES (?, ?, ?, ?, ?, ?)
+INSERT INTO threads (run_id, {cols}) VALUES (?, {marks})
 ON CONFLICT (run_id, tid) DO UPDATE SET
     pid = excluded.pid,
     name = CASE WHEN excluded.name != '' THEN excluded.name ELSE name END,
     first_ns = min(first_ns, excluded.first_ns),
-    last_ns = max(last_ns, excluded.last_ns)
+    last_ns = max(last_ns, excluded.last_ns),
+    cpu_ns = max(coalesce(excluded.cpu_ns, cpu_ns), coalesce(cpu_ns, excluded.cpu_ns)),
+    start_ns = coalesce(start_ns, excluded.start_ns),
+    end_ns = coalesce(excluded.end_ns, end_ns)
 """
 
 
@@ -311,12 +314,19 @@ class StoreWriter:
             conn.executemany(sql, _with_run(run_id, rows))
 
     def upsert_threads(self, run_id: int, rows: Iterable[Row]) -> None:
-        """New threads are inserted; known ones get their name, pid and first/last times merged."""
-        if isinstance(rows, (list, tuple)) and not rows:
+        """New threads are inserted; known ones get their name, pid and first/last times merged,
+        their CPU its highest reading, and the hook's start/end once known.
+
+        Rows may stop after ``last_ns`` (the 5-column layout before schema version 3).
+        """
+        rows = list(rows)
+        if not rows:
             return
+        columns = THREAD_COLUMNS[: len(rows[0])]
+        sql = _THREAD_UPSERT.format(cols=", ".join(columns), marks=", ".join("?" * len(columns)))
         with self._writing("write threads") as conn:
             self._invalidate(conn, run_id)
-            conn.executemany(_THREAD_UPSERT, _with_run(run_id, rows))
+            conn.executemany(sql, _with_run(run_id, rows))
 
     def upsert_processes(self, run_id: int, rows: Iterable[Row]) -> None:
         """Like upsert_threads; hwm/vm_peak keep their maximum, cpu_ns its latest reading.

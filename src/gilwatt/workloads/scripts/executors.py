@@ -23,6 +23,8 @@ NAME = "executors"
 VARIANTS = ("thread", "process", "interpreter")
 START_METHODS = ("forkserver", "spawn", "fork")
 HERE = os.path.dirname(os.path.abspath(__file__))
+# the release that added concurrent.futures.InterpreterPoolExecutor: earlier targets skip
+INTERPRETER_POOL_SINCE = (3, 14)
 
 
 def make_pool(variant, workers, start_method):
@@ -45,10 +47,10 @@ def kernel(args, payloads, submitted):
 
 
 def check_available(variant, start_method):
-    if variant == "interpreter" and not hasattr(concurrent.futures, "InterpreterPoolExecutor"):
+    if variant == "interpreter" and sys.version_info < INTERPRETER_POOL_SINCE:
         skip(
-            "concurrent.futures.InterpreterPoolExecutor needs Python 3.14+; this is %d.%d.%d"
-            % sys.version_info[:3]
+            "concurrent.futures.InterpreterPoolExecutor needs Python %d.%d+; this is %d.%d.%d"
+            % (INTERPRETER_POOL_SINCE + tuple(sys.version_info[:3]))
         )
     if variant == "process" and start_method not in multiprocessing.get_all_start_methods():
         skip("start method %r is not available on this platform" % start_method)
