@@ -76,7 +76,7 @@ def test_json_carries_everything(store: str, capsys: pytest.CaptureFixture[str])
     _code, out, _err = _run(capsys, store, "--format", "json")
     doc = json.loads(out)
     assert doc["study"]["name"] == "golden" and doc["energy_estimate"] is True
-    assert doc["schema"] == 2
+    assert doc["schema"] == 3
     assert [f["number"] for f in doc["findings"]] == [1, 2, 3, 4, 5, 6]
     claim2 = doc["findings"][1]
     assert claim2["verdict"] == "confirms" and claim2["stability"] == 1.0

@@ -144,3 +144,15 @@ class FormatVersionError(StoreError):
 
 class StudyMismatch(StoreError):
     exit_code = 2
+
+
+class ClusterError(GilwattError):
+    """A cluster study cannot start or go on: no scheduler, no workers, no eligible host."""
+
+    exit_code = 2
+
+
+class SchedulerLost(ClusterError):
+    """The Dask scheduler went away mid-study; everything stored so far is kept."""
+
+    exit_code = 1

@@ -112,6 +112,16 @@ def usable_cpus(logical_cpus: int, extra: dict[str, Any]) -> int:
     return max(1, count)
 
 
+# A fake for tests only: two Dask workers on one machine pose as two hosts (a distinct
+# hostname gives a distinct host fingerprint). Never set it for a real study.
+TEST_HOST_LABEL = "GILWATT_TEST_HOST_LABEL"
+
+
+def _hostname(nodename: str) -> str:
+    label = os.environ.get(TEST_HOST_LABEL)
+    return f"{nodename}~{label}" if label else nodename
+
+
 def collect(root: Path = Path("/")) -> HostInfo:
     """Describe this machine (see the module docstring)."""
     info = _cpuinfo(root)
@@ -138,7 +148,7 @@ def collect(root: Path = Path("/")) -> HostInfo:
     if quota is not None:  # no schema change: the host's extra metadata carries it
         extra["cgroup_cpu_quota"] = quota
     return HostInfo(
-        hostname=uname.nodename,
+        hostname=_hostname(uname.nodename),
         cpu_model=model or "unknown",
         logical_cpus=os.cpu_count() or 1,
         kernel=uname.release,

@@ -531,8 +531,12 @@ def to_json_dict(result: CompareResult) -> dict[str, Any]:
         }
         for c in result.analysis.comparisons
     ]
+    host = data.study.spec.get("host")
+    host_name = str(host.get("hostname")) if isinstance(host, dict) else "local"
+    findings_json = [finding_json(f) for f in result.findings]
     return {
-        "schema": 2,
+        # 3: findings_by_host (a cluster study: one study per host; see analysis/hosts.py)
+        "schema": 3,
         "study": asdict(data.study),
         "source": result.source,
         "metric": result.metric,
@@ -545,7 +549,8 @@ def to_json_dict(result: CompareResult) -> dict[str, Any]:
         "scaling": [asdict(c) for c in result.curves],
         "energy_time": asdict(result.energy_time),
         "context": asdict(result.context),
-        "findings": [finding_json(f) for f in result.findings],
+        "findings": findings_json,
+        "findings_by_host": {host_name: findings_json},
         "excluded": [
             {
                 "run_key": r.run_key,
@@ -563,6 +568,12 @@ def to_json_dict(result: CompareResult) -> dict[str, Any]:
 
 
 def render_json(result: CompareResult) -> str:
+    return dumps_clean(to_json_dict(result))
+
+
+def dumps_clean(doc: dict[str, Any]) -> str:
+    """Indented JSON with non-finite floats as null."""
+
     def walk(value: Any) -> Any:
         if isinstance(value, dict):
             return {str(k): walk(v) for k, v in value.items()}
@@ -570,7 +581,7 @@ def render_json(result: CompareResult) -> str:
             return [walk(v) for v in value]
         return _clean(value)
 
-    return json.dumps(walk(to_json_dict(result)), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(walk(doc), indent=2, ensure_ascii=False) + "\n"
 
 
 def render(result: CompareResult, fmt: str) -> str:

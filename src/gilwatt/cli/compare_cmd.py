@@ -44,8 +44,12 @@ def run(args: argparse.Namespace) -> int:
     from gilwatt.analysis.result import compare_study
     from gilwatt.analysis.tables import render
 
+    text = None
+    if args.study is None and args.format in ("text", "json"):
+        text = _hosts(args, spec.key)  # a cluster study: every host, side by side
     result = compare_study(args.store, args.study, metric=spec.key, correction=args.correction)
-    text = render(result, args.format)
+    if text is None:
+        text = render(result, args.format)
     if args.output:
         out = Path(args.output)
         try:
@@ -57,9 +61,30 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {out}", file=sys.stderr)
     else:
         sys.stdout.write(text)
-    if result.data.other_studies and args.study is None:
+    if result.data.other_studies and args.study is None and not text.startswith(HOSTS_HEAD):
         print(
             f"gilwatt: note: showing study {result.data.study.study_id}; the store holds others (--study ID).",
             file=sys.stderr,
         )
     return 0
+
+
+HOSTS_HEAD = "cluster study:"
+
+
+def _hosts(args: argparse.Namespace, metric: str) -> str | None:
+    """Text or JSON of every host of a cluster study (None: not a cluster store)."""
+    from gilwatt.analysis.hosts import compare_hosts, cross_host_lines, hosts_json
+    from gilwatt.analysis.tables import dumps_clean, finding_lines, header_lines
+
+    results = compare_hosts(args.store, metric=metric, correction=args.correction)
+    if not results:
+        return None
+    if args.format == "json":
+        return dumps_clean(hosts_json(results))
+    lines = [f"{HOSTS_HEAD} {len(results)} host(s), each its own study; ratios are never pooled"]
+    for r in results:
+        lines += ["", f"== host {r.host.label()}: study {r.host.study_id}"]
+        lines += [*header_lines(r.result), "", *finding_lines(r.result.findings)]
+    lines += ["", *cross_host_lines(results, metric)]
+    return "\n".join(lines) + "\n"

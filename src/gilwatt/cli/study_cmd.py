@@ -116,6 +116,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dry-run", action="store_true", help="check everything and print the plan; run nothing"
     )
+    from gilwatt.cli import study_cluster
+
+    study_cluster.configure(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -132,6 +135,10 @@ def run(args: argparse.Namespace) -> int:
     report_path = options.report_path(args, store_path)
     if report_path is not None:
         _check_report_path(report_path)  # before any run, like every other input
+    from gilwatt.cli import study_cluster
+
+    if study_cluster.wanted(args) and not args.dry_run:  # on every host of a Dask cluster
+        return study_cluster.run(args, study, store_path, report_path)
     from gilwatt.study import cpus
 
     usable = cpus.usable_cpus()

@@ -128,6 +128,11 @@ def same_build_flags(a: Interpreter, b: Interpreter) -> bool:
     return _normalised_flags(a) == _normalised_flags(b)
 
 
+def normalised_flags(interp: Interpreter) -> list[str]:
+    """CONFIG_ARGS without ``--disable-gil``, the install prefix replaced by ``<prefix>``."""
+    return _normalised_flags(interp)
+
+
 def _normalised_flags(interp: Interpreter) -> list[str]:
     prefix = str(interp.extra.get("base_prefix") or interp.prefix)
     try:

@@ -17,10 +17,11 @@ from gilwatt.store.dump import StoreDump
 from gilwatt.store.reader import SUMMARY_FIELDS, StoreReader
 from gilwatt.store.studies import StoreStudies
 from gilwatt.store.study_reader import StudyMeasurements
+from gilwatt.store.transfer import StoreTransfer
 from gilwatt.store.writer import StoreWriter
 
 
-class Store(StoreWriter, StoreReader, StoreStudies, StudyMeasurements, StoreDump):
+class Store(StoreWriter, StoreReader, StoreStudies, StudyMeasurements, StoreDump, StoreTransfer):
     """A results store. Open with :meth:`Store.open`; use as a context manager.
 
     Writes go into a transaction that :meth:`flush` commits (``begin_run`` and ``finish_run``

@@ -16,7 +16,8 @@ same transaction as the new version number, so a file is always at one version o
   ``peak_rss_bytes`` there now means the largest single process's peak (cached rows of the
   old formula are ignored on read: store.derive.FORMULA_VERSION); table ``run_machine`` (the
   machine's state around each study run: load, runnable threads, steal, foreign CPU, MHz,
-  temperature).
+  temperature); ``runs.executor`` (the Dask worker that ran a cluster study's run; NULL for a
+  local run).
 
 To change the layout: edit schema.sql (new columns at the end of their table), bump
 SCHEMA_VERSION, add a line above and an entry to UPGRADES that turns version N-1 into N, and
@@ -76,6 +77,7 @@ def _upgrade_2_to_3(conn: sqlite3.Connection) -> None:
     conn.execute(
         "ALTER TABLE run_summaries ADD COLUMN max_threads_exact INTEGER NOT NULL DEFAULT 0"
     )
+    conn.execute("ALTER TABLE runs ADD COLUMN executor TEXT")
     create_run_machine(conn)
 
 

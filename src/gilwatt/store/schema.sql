@@ -61,7 +61,8 @@ CREATE TABLE IF NOT EXISTS runs (
     ru_nvcsw             INTEGER,
     ru_nivcsw            INTEGER,
     attrs_json           TEXT NOT NULL DEFAULT '{}',   -- markers.annotate()
-    warnings_json        TEXT NOT NULL DEFAULT '[]'
+    warnings_json        TEXT NOT NULL DEFAULT '[]',
+    executor             TEXT     -- v3: the Dask worker that ran it (a cluster study); NULL: local
 );
 
 -- One row per sample of the whole process tree.

@@ -207,13 +207,16 @@ def write_study(
     samples_per_run: int = 20,
     energy_source: str = "model:ccf-linear",
     families: dict[str, str] | None = None,
+    host: HostInfo | None = None,
 ) -> int:
-    """Write one study of ``runs`` into the store at ``path``; returns its study_id."""
+    """Write one study of ``runs`` into the store at ``path``; returns its study_id.
+
+    ``host``: the study is that host's study of a cluster study (its spec names the host)."""
     if samples_per_run < 4:
         raise ValueError("samples_per_run must be at least 4 (two around the region)")
     with Store.open(path) as store:
         host_id = store.ensure_host(
-            HostInfo("synthetic", "Synthetic CPU", 2, "6.1", 8 << 30, "", {})
+            host or HostInfo("synthetic", "Synthetic CPU", 2, "6.1", 8 << 30, "", {})
         )
         interp = {
             slot: store.ensure_interpreter(
@@ -223,9 +226,18 @@ def write_study(
             )
             for slot in ("gil", "ft")
         }
-        spec = {"name": name, "seed": seed, "families": families or {}, "synthetic": True}
+        spec: dict[str, Any] = {"name": name, "seed": seed, "families": families or {},
+                                "synthetic": True}  # fmt: skip
+        if host is not None:
+            spec["host"] = {"hostname": host.hostname, "cpu_model": host.cpu_model,
+                            "logical_cpus": host.logical_cpus, "usable_cpus": host.logical_cpus,
+                            "memory_bytes": host.memory_bytes}  # fmt: skip
         study_id = store.create_study(
-            name, f"synthetic-{seed}", spec, seed, created_unix_ns=CREATED_UNIX_NS
+            name,
+            f"synthetic-{seed}{'-' + host.hostname if host else ''}",
+            spec,
+            seed,
+            created_unix_ns=CREATED_UNIX_NS,
         ).study_id
         rows: list[StudyRunRow] = []
         clock = START_NS

@@ -52,6 +52,7 @@ RUN_COLUMNS = (
     "interval_ns", "memory_interval_ns", "achieved_interval_ns", "missed_deadlines",
     "energy_source", "energy_estimate", "idle_power_uw", "sampler_cpu_ns", "ru_utime_ns",
     "ru_stime_ns", "ru_maxrss_bytes", "ru_nvcsw", "ru_nivcsw", "attrs_json", "warnings_json",
+    "executor",
 )  # fmt: skip
 # update_run(command=[...]) is update_run(command_json=json.dumps([...])), and so on.
 _JSON_ALIASES = {"command": "command_json", "env": "env_json", "attrs": "attrs_json",
@@ -92,6 +93,16 @@ ON CONFLICT (run_id, tid) DO UPDATE SET
 def fingerprint(fields: Mapping[str, Any]) -> str:
     text = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def host_fingerprint(host: HostInfo) -> str:
+    """The host's identity in ``hosts.fingerprint`` (and a cluster study's per-host lock)."""
+    fields = {
+        "hostname": host.hostname, "cpu_model": host.cpu_model,
+        "logical_cpus": host.logical_cpus, "kernel": host.kernel,
+        "memory_bytes": host.memory_bytes, "isa_flags": host.isa_flags, "extra": host.extra,
+    }  # fmt: skip
+    return fingerprint(fields)
 
 
 def _insert(table: str, columns: Sequence[str]) -> str:
@@ -152,12 +163,7 @@ class StoreWriter:
     # -- identities ---------------------------------------------------------------------------
 
     def ensure_host(self, host: HostInfo) -> int:
-        fields = {
-            "hostname": host.hostname, "cpu_model": host.cpu_model,
-            "logical_cpus": host.logical_cpus, "kernel": host.kernel,
-            "memory_bytes": host.memory_bytes, "isa_flags": host.isa_flags, "extra": host.extra,
-        }  # fmt: skip
-        fp = fingerprint(fields)
+        fp = host_fingerprint(host)
         with self._writing("record the host") as conn:
             conn.execute(
                 "INSERT OR IGNORE INTO hosts (fingerprint, hostname, cpu_model, logical_cpus,"

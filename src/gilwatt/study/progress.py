@@ -23,6 +23,7 @@ class StudyEvent:
     duration_s: float | None = None
     eta_s: float | None = None
     message: str = ""
+    host: str = ""  # a cluster study's host ('' for a local study)
 
 
 EventFn = Callable[[StudyEvent], None]

@@ -70,6 +70,8 @@ class ResolvedStudy:
     interpreters: Mapping[str, InterpreterLike]  # slot ("gil" | "ft") -> interpreter
     workloads: Mapping[str, WorkloadLike]
     cells: tuple[Cell, ...]
+    # a cluster study's host (fingerprint, name, CPUs): each host is its own study
+    host: Mapping[str, Any] | None = None
 
     def interpreter_for(self, mode: str) -> InterpreterLike:
         return self.interpreters[interpreter_slot(mode)]
@@ -81,7 +83,9 @@ class ResolvedStudy:
         It is stored as ``studies.spec_json`` with two more keys, ``sessions`` and
         ``schedule``; ``spec_hash`` is the sha256 of ``canonical_json`` of the rest."""
         slots = sorted({interpreter_slot(mode) for mode in self.spec.modes})
+        host = {"host": dict(self.host)} if self.host is not None else {}
         return {
+            **host,
             "format": DEFINITION_FORMAT,
             "name": self.spec.name,
             "seed": self.spec.seed,

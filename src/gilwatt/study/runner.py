@@ -12,7 +12,7 @@ from __future__ import annotations
 import fcntl
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import astuple
 from pathlib import Path
 from typing import IO, Any
@@ -60,6 +60,7 @@ def run_study(
     sleep: Callable[[float], None] = time.sleep,
     usable_cpus: int | None = None,
     look_fn: LookFn | None = None,
+    only_keys: Collection[str] | None = None,
 ) -> StudyOutcome:
     """Run (or resume) ``study`` into the store at ``store_path``; see the module docstring.
 
@@ -67,7 +68,8 @@ def run_study(
     are oversubscribed, and only the others are pinned (``spec.pin``). ``look_fn(study_id,
     alpha)``: the claims' verdicts on the store so far at one look's alpha; with ``reps =
     "auto"`` it decides when to stop (see gilwatt.study.sequential; without it an auto study
-    runs its first three replicates)."""
+    runs its first three replicates). ``only_keys``: run just these planned runs (and their
+    reruns): one block on a Dask worker (study/remote.py)."""
     if usable_cpus is None:
         usable_cpus = cpus.usable_cpus()
     store = Store.open(store_path)
@@ -82,6 +84,8 @@ def run_study(
             )
             runner.usable_cpus = usable_cpus
             runner.look_fn = look_fn
+            if only_keys is not None:
+                runner.only(set(only_keys))
             return runner.run()
     finally:
         store.close()
@@ -147,6 +151,11 @@ class _Runner:
         self.replicate_s: list[float] = []  # wall time of each replicate run in this session
         self.stopped = ""  # why an adaptive study stopped
         self.allowed = cpus.allowed_cpus()
+
+    def only(self, keys: set[str]) -> None:
+        self.planned = [r for r in self.planned if r.run_key in keys]
+        self.keys = {r.run_key for r in self.planned}
+        self.total = len(self.planned)
 
     # -- the loop ---------------------------------------------------------------------------
 
