@@ -146,9 +146,9 @@ def _why_not(
         return cand.blocked
     if n_values == 0:
         return "no valid run"
-    if max_rss_bytes is not None and cand.peak_rss_bytes is not None:
-        if cand.peak_rss_bytes > max_rss_bytes:
-            mib = cand.peak_rss_bytes / 2**20
+    rss = cand.peak_rss_bytes
+    if max_rss_bytes is not None and rss is not None and rss > max_rss_bytes:
+        mib = cand.peak_rss_bytes / 2**20
             return f"peak RSS {mib:.0f} MiB is above --max-rss ({max_rss_bytes / 2**20:.0f} MiB)"
     if cand.estimate and not allow_estimate:
         return "its energy is a model's estimate (decides only with --allow-estimate)"
