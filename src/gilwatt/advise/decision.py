@@ -148,8 +148,8 @@ def _why_not(
         return "no valid run"
     rss = cand.peak_rss_bytes
     if max_rss_bytes is not None and rss is not None and rss > max_rss_bytes:
-        mib = cand.peak_rss_bytes / 2**20
-            return f"peak RSS {mib:.0f} MiB is above --max-rss ({max_rss_bytes / 2**20:.0f} MiB)"
+        mib = rss / 2**20
+        return f"peak RSS {mib:.0f} MiB is above --max-rss ({max_rss_bytes / 2**20:.0f} MiB)"
     if cand.estimate and not allow_estimate:
         return "its energy is a model's estimate (decides only with --allow-estimate)"
     return ""
