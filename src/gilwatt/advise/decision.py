@@ -180,7 +180,8 @@ def _scaled(weights: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Re-drawn means, their deviation from the observed mean scaled to the standard error."""
     n = len(x)
     mean = float(x.mean())
-    return mean + (weights @ x - mean) * _scale(n)
+    redrawn: np.ndarray = mean + (weights @ x - mean) * _scale(n)
+    return redrawn
 
 
 @lru_cache(maxsize=64)
