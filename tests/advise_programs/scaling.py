@@ -12,7 +12,7 @@ results = [0] * n
 
 def work(i: int) -> None:
     total = 0
-    for k in range(size // n + (1 if i < size % n else 0)):
+    for _ in range(size // n + (1 if i < size % n else 0)):
         total += math.factorial(20000) % 1000003
     results[i] = total
 

@@ -42,11 +42,12 @@ def candidates(target: Target, workers: Sequence[int], cpus: int) -> list[Option
     """Every option to measure, in the simplicity order."""
     if not target.takes_workers:
         return [Option("gil", 1, "none"), Option("ft", 1, "none"), Option("ft-gil", 1, "none")]
-    threads = "threads" if target.args is not None else "none"
+    threads = "threads"
     options = [Option("gil", n, threads) for n in workers]
     options += [Option("ft", n, threads) for n in workers]
     within = [n for n in workers if n <= cpus] or [min(workers)]
     options += [Option("ft-gil", n, threads) for n in sorted({min(workers), max(within)})]
     if target.processes_args is not None:
-        options += [Option("gil", n, "processes") for n in workers]
+        # one process is the threads' one worker plus a pool's start-up: not an option
+        options += [Option("gil", n, "processes") for n in workers if n > 1]
     return sorted(options, key=Option.simplicity)

@@ -89,6 +89,8 @@ def why_lines(
     g1 = _find(stats, "gil", 1)
     for mode, label in (("ft-gil", "with the GIL on (ft-gil)"), ("ft", "without the GIL")):
         other = _find(stats, mode, 1)
+        if other is not None and other.gil_back_on:
+            label = "(its GIL turned back on by an extension)"
         if g1 and other and g1.wall_s and other.wall_s:
             lines.append(f"the free-threaded build at 1 worker {label} takes x{other.wall_s / g1.wall_s:.2f} "
                          f"the GIL build's time")  # fmt: skip
@@ -102,7 +104,10 @@ def why_lines(
             n_top, t_top = pts[-1]
             speedup = pts[0][1] / t_top
             serial = amdahl(pts)
-            fit = "" if serial is None else f"; Amdahl serial fraction {max(0.0, serial):.2f}"
+            if serial is None or not 0 <= serial <= 1:
+                fit = "; no parallel speed-up to fit"
+            else:
+                fit = f"; Amdahl serial fraction {serial:.2f}"
             one = _find(stats, mode, 1)
             back = " (GIL back on)" if one is not None and one.gil_back_on else ""
             lines.append(f"{mode} {par}{back}: x{speedup:.2f} from 1 to {n_top} workers{fit}")

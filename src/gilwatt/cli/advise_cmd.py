@@ -70,7 +70,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gilwatt.advise import plan
     from gilwatt.advise.render import as_json, text
     from gilwatt.advise.session import AdviseRequest, advise
     from gilwatt.advise.target import make_target
@@ -86,7 +85,11 @@ def run(args: argparse.Namespace) -> int:
         module, argv = argv[1], argv[2:]
     target = make_target(argv=argv, module=module, cmd=args.cmd, processes=args.processes,
                          workers_env=args.workers_env, region=args.region)  # fmt: skip
-    pair = matched_pair(args.pair)
+    budget_s = parse_duration_ns(args.budget, "--budget") / 1e9
+    workers = _workers(args.workers) if args.workers else None
+    max_rss = _size(args.max_rss) if args.max_rss else None
+    limit_s = timeout_s(args.timeout)
+    pair = matched_pair(args.pair)  # after the input is checked: discovery takes seconds
     if pair is None:
         raise ConfigError(
             "no matched GIL / free-threaded pair found.",
@@ -94,15 +97,13 @@ def run(args: argparse.Namespace) -> int:
         )
     request = AdviseRequest(
         target=target, gil=pair[0], ft=pair[1], store_path=Path(args.output),
-        budget_s=parse_duration_ns(args.budget, "--budget") / 1e9, objective=args.objective,
-        workers=_workers(args.workers) if args.workers else None,
-        max_rss_bytes=_size(args.max_rss) if args.max_rss else None,
+        budget_s=budget_s, objective=args.objective, workers=workers, max_rss_bytes=max_rss,
         allow_estimate=args.allow_estimate, verify=args.verify, prepare=args.prepare,
-        timeout_s=timeout_s(args.timeout), dry_run=args.dry_run,
+        timeout_s=limit_s, dry_run=args.dry_run,
     )  # fmt: skip
     if args.dry_run:
         result = advise(request)
-        _print_plan(result, plan)
+        _print_plan(result)
         return 0
     quiet = args.json
     result = advise(request, on_event=None if quiet else _progress)
@@ -124,7 +125,7 @@ def _progress(text: str) -> None:
     print(f"  {text}", file=sys.stderr, flush=True)
 
 
-def _print_plan(result: object, plan: object) -> None:
+def _print_plan(result: object) -> None:
     from gilwatt.advise.session import AdviseResult
 
     assert isinstance(result, AdviseResult)

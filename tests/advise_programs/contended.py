@@ -1,0 +1,24 @@
+"""Threads contending on one shared structure: every update takes one lock and writes one dict.
+More threads only add contention. Usage: contended.py N [UPDATES]."""
+
+import sys
+import threading
+
+n = int(sys.argv[1])
+updates = int(sys.argv[2]) if len(sys.argv) > 2 else 1_200_000
+shared: dict[int, int] = {}
+lock = threading.Lock()
+
+
+def work() -> None:
+    for k in range(updates // n):
+        with lock:
+            shared[k % 64] = shared.get(k % 64, 0) + 1
+
+
+threads = [threading.Thread(target=work) for _ in range(n)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(sum(shared.values()) == (updates // n) * n)
