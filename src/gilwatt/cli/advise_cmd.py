@@ -70,8 +70,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gilwatt.advise.render import as_json, text
-    from gilwatt.advise.session import AdviseRequest, advise
     from gilwatt.advise.target import make_target
     from gilwatt.errors import ConfigError
     from gilwatt.interpreters import matched_pair
@@ -89,6 +87,9 @@ def run(args: argparse.Namespace) -> int:
     workers = _workers(args.workers) if args.workers else None
     max_rss = _size(args.max_rss) if args.max_rss else None
     limit_s = timeout_s(args.timeout)
+    from gilwatt.advise.render import as_json, text  # numpy and scipy: after the input checks
+    from gilwatt.advise.session import AdviseRequest, advise
+
     pair = matched_pair(args.pair)  # after the input is checked: discovery takes seconds
     if pair is None:
         raise ConfigError(
