@@ -9,12 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: pythons, advise_fixtures
+from browser_helpers import OpenedPage, save_screenshot
 
 import pythons
 from advise_fixtures import cext_program
-from browser_helpers import OpenedPage, save_screenshot
 
 
 def assert_clean(opened: OpenedPage) -> None:
