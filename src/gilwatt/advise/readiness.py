@@ -113,7 +113,10 @@ def _flags(interp: Any) -> list[str]:
 
 # -- the probe run -----------------------------------------------------------------------------
 
-_NATIVE = re.compile(r"/(lib(?:openblas|gomp|iomp5|omp|mkl_rt|blis|flexiblas)[^/]*\.so[^/]*)$")
+_NATIVE = re.compile(
+    r"/((?:lib(?:scipy_)?openblas|libgomp|libiomp5|libomp|libmkl_rt|libblis|libflexiblas)"
+    r"[^/]*\.so[^/]*)$"
+)
 
 
 @dataclass
