@@ -30,6 +30,8 @@ from gilwatt.errors import ConfigError
 MIN_BLOCKS = 3
 MAX_BLOCKS = 10
 STUDY_NAME = "advise"
+MIN_RUN_TIMEOUT_S = 20.0
+TIMEOUT_FACTOR = 10.0  # a run 10x slower than the slowest calibration run is stopped
 RUN_OVERHEAD_S = 0.3  # launch, sampler start and store per run (measured: 0.2-0.4 s here)
 
 # exit codes (the issue's)
@@ -71,6 +73,7 @@ class AdviseResult:
     exit_code: int = ADVISED
     study_id: int | None = None
     calibration_s: dict[str, float] = field(default_factory=dict)
+    timed_out: dict[str, float] = field(default_factory=dict)  # option key -> timeout (s)
 
     def python_for(self, option: Option) -> str:
         interp = self.request.gil if option.mode == "gil" else self.request.ft
@@ -210,6 +213,8 @@ def _measure(result: AdviseResult, store: Any, study: Any, say: Event, t0: float
     per_run = _calibrate(result, say) if not result.outcomes else _mean_times(result)
     if result.exit_code != ADVISED:
         return
+    slowest = max(per_run.values(), default=1.0)
+    run_timeout = req.timeout_s or max(MIN_RUN_TIMEOUT_S, TIMEOUT_FACTOR * slowest)
     block_s = sum(per_run.get(o.mode, 1.0) + RUN_OVERHEAD_S for o in result.options)
     left = req.budget_s - (time.monotonic() - t0)
     if left < MIN_BLOCKS * block_s:
@@ -218,7 +223,6 @@ def _measure(result: AdviseResult, store: Any, study: Any, say: Event, t0: float
     say(f"plan: {len(result.options)} options a block, about {block_s:.0f} s a block; "
         f"{max(1, int(left // block_s))} block(s) fit the budget ({req.budget_s:.0f} s)")  # fmt: skip
     rng = random.Random(req.seed)
-    labels = {o.key: o for o in result.options}
     while True:
         block = result.blocks + 1
         elapsed = time.monotonic() - t0
@@ -228,7 +232,7 @@ def _measure(result: AdviseResult, store: Any, study: Any, say: Event, t0: float
         if result.blocks >= 1 and elapsed + block_s > req.budget_s:
             result.stopped = f"budget spent ({elapsed:.0f} s of {req.budget_s:.0f} s)"
             break
-        order = list(result.options)
+        order = [o for o in result.options if o.key not in result.timed_out]
         rng.shuffle(order)
         rows = [StudyRunRow(f"{o.key}#b{block}", block, i, req.target.label,
                             json.dumps({"parallelism": o.parallelism}), o.workers, o.mode,
@@ -236,21 +240,30 @@ def _measure(result: AdviseResult, store: Any, study: Any, say: Event, t0: float
                 for i, o in enumerate(order)]  # fmt: skip
         store.add_study_runs(study.study_id, rows)
         began = time.monotonic()
+        lost_s = 0.0  # time in runs that timed out (they are not run again)
         for row, option in zip(rows, order, strict=True):
+            run_began = time.monotonic()
             outcome = run_one(
                 target=req.target, option=option, python=result.python_for(option),
                 interpreter=(req.gil if option.mode == "gil" else req.ft).info(),
                 store_path=req.store_path, study_id=study.study_id, label=row.run_key,
-                block=block, cwd=req.cwd, timeout_s=req.timeout_s, prepare=req.prepare,
+                block=block, cwd=req.cwd, timeout_s=run_timeout, prepare=req.prepare,
                 verify=req.verify,
             )  # fmt: skip
+            if outcome.status == "timeout":  # not run again: it would eat the budget
+                lost_s += time.monotonic() - run_began
+                result.timed_out[option.key] = run_timeout
+                result.not_measured.append(
+                    f"{option.key}: stopped after {run_timeout:.0f} s (timed out: more than "
+                    f"{TIMEOUT_FACTOR:.0f}x the slowest calibration run); not run again"
+                )
             status = "done" if outcome.valid else "invalid"
             store.set_study_run_status(
                 study.study_id, row.run_key, status, outcome.reason, outcome.run_id
             )
             result.outcomes.append(outcome)
         result.blocks = block
-        block_s = max(block_s * 0.5, time.monotonic() - began)
+        block_s = max(block_s * 0.5, time.monotonic() - began - lost_s)
         say(f"block {block}: {time.monotonic() - began:.1f} s")
         if block == 1 and _fails_everywhere(result):
             result.stopped = "every run of a build failed in the first block"
@@ -260,7 +273,6 @@ def _measure(result: AdviseResult, store: Any, study: Any, say: Event, t0: float
             if advice.level == "high":
                 result.stopped = f"decided after {block} blocks (confidence high)"
                 break
-    del labels
 
 
 def _calibrate(result: AdviseResult, say: Event) -> dict[str, float]:
@@ -278,7 +290,8 @@ def _calibrate(result: AdviseResult, say: Event) -> dict[str, float]:
             target=req.target, option=option, python=result.python_for(option),
             interpreter=(req.gil if option.mode == "gil" else req.ft).info(),
             store_path=req.store_path, study_id=None, label=f"calibration {option.key}",
-            block=0, cwd=req.cwd, timeout_s=req.timeout_s, prepare=req.prepare, verify=req.verify,
+            block=0, cwd=req.cwd, timeout_s=req.timeout_s or req.budget_s, prepare=req.prepare,
+            verify=req.verify,
         )  # fmt: skip
         outcome.extra["calibration"] = True
         result.outcomes.append(outcome)
@@ -345,6 +358,8 @@ def candidates_of(result: AdviseResult) -> list[Candidate]:
         elif option.mode == "ft" and (rd.gil_back_on or any(o.gil_back_on for o in runs)):
             names = ", ".join(c.module for c in rd.culprits) or "an extension"
             blocked = f"the GIL is turned back on ({names})"
+        elif option.key in result.timed_out:
+            blocked = f"timed out after {result.timed_out[option.key]:.0f} s"
         elif any(o.status != "ok" for o in runs):
             bad = sum(o.status != "ok" for o in runs)
             blocked = f"the program failed in {bad} of {len(runs)} runs"
@@ -383,8 +398,9 @@ def _conclude(result: AdviseResult) -> None:
         return
     advice = _decide(result)
     result.advice = advice
-    gil_failed = [o for o in swept if o.option.mode == "gil" and o.status != "ok"]
-    ft_failed = [o for o in swept if o.option.mode != "gil" and o.status != "ok"]
+    failed = [o for o in swept if o.status not in ("ok", "timeout")]  # slow is not failing
+    gil_failed = [o for o in failed if o.option.mode == "gil"]
+    ft_failed = [o for o in failed if o.option.mode != "gil"]
     if swept and len(gil_failed) * 2 > sum(o.option.mode == "gil" for o in swept):
         result.exit_code = FAILS_ON_GIL
     elif advice.option is None:
