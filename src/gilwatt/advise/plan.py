@@ -42,7 +42,7 @@ def candidates(target: Target, workers: Sequence[int], cpus: int) -> list[Option
     """Every option to measure, in the simplicity order."""
     if not target.takes_workers:
         return [Option("gil", 1, "none"), Option("ft", 1, "none"), Option("ft-gil", 1, "none")]
-    threads = "threads"
+    threads = target.parallelism  # "processes" when the program's own {n} starts processes
     options = [Option("gil", n, threads) for n in workers]
     options += [Option("ft", n, threads) for n in workers]
     within = [n for n in workers if n <= cpus] or [min(workers)]

@@ -42,6 +42,7 @@ class Target:
     processes_args: tuple[str, ...] | None = None  # --processes: the same target, other args
     workers_env: str | None = None
     region: str = WHOLE_REGION
+    parallelism: str = "threads"  # what the {n} of ``args`` starts (--parallelism)
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -64,8 +65,8 @@ class Target:
         self, python: str, workers: int, *, processes: bool = False, wrap: bool = True
     ) -> list[str]:
         """The command for one run on ``python`` with ``workers``."""
-        args = self.processes_args if processes else self.args
-        assert args is not None
+        # --parallelism processes: the main arguments are the process variant
+        args = self.processes_args if processes and self.processes_args is not None else self.args
         filled = [a.replace("{n}", str(workers)) for a in args]
         if self.kind == "cmd":
             return [a.replace("{python}", python) for a in filled]
@@ -91,6 +92,7 @@ class Target:
             "kind": self.kind, "name": self.name, "args": list(self.args),
             "processes_args": None if self.processes_args is None else list(self.processes_args),
             "workers_env": self.workers_env, "region": self.region,
+            "parallelism": self.parallelism,
         }  # fmt: skip
 
 
@@ -102,12 +104,18 @@ def make_target(
     processes: str | None,
     workers_env: str | None,
     region: str | None,
+    parallelism: str = "threads",
 ) -> Target:
     """Check and build the target from the command line (ConfigError on bad input)."""
+    if parallelism == "processes" and processes:
+        raise ConfigError(
+            "--parallelism processes already says the arguments start processes.",
+            hint="Drop --processes, or give the threaded arguments with --parallelism threads.",
+        )
     if cmd and module:
         raise ConfigError("give one target: --cmd COMMAND or -m MODULE, not both.")
     proc = tuple(shlex.split(processes)) if processes else None
-    common = dict(workers_env=workers_env, region=region or WHOLE_REGION)
+    common = dict(workers_env=workers_env, region=region or WHOLE_REGION, parallelism=parallelism)
     if cmd:
         args = tuple(argv)
         if not args or not any("{python}" in a for a in args):

@@ -43,6 +43,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                       help="pass the worker count in this environment variable")  # fmt: skip
     what.add_argument("--processes", metavar="ARGS",
                       help="arguments to the same target that use processes, with {n}")  # fmt: skip
+    what.add_argument("--parallelism", choices=("threads", "processes"), default="threads",
+                      help="what the {n} in ARGS starts (default threads)")  # fmt: skip
     what.add_argument(
         "--pair", metavar="VERSION", help="the pair's version (default: the best found)"
     )
@@ -82,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
     if module is None and argv[:1] == ["-m"] and len(argv) >= 2:
         module, argv = argv[1], argv[2:]
     target = make_target(argv=argv, module=module, cmd=args.cmd, processes=args.processes,
-                         workers_env=args.workers_env, region=args.region)  # fmt: skip
+                         workers_env=args.workers_env, region=args.region,
+                         parallelism=args.parallelism)  # fmt: skip
     budget_s = parse_duration_ns(args.budget, "--budget") / 1e9
     workers = _workers(args.workers) if args.workers else None
     max_rss = _size(args.max_rss) if args.max_rss else None
