@@ -157,3 +157,12 @@ def test_verify_failing_on_the_free_threaded_build_is_a_blocker(tmp_path: Path) 
     safety = [f for f in answer["readiness"]["findings"] if f["topic"] == "safety"]
     assert safety[0]["level"] == "blocker" and "--verify failed on ft" in safety[0]["text"]
     assert os.path.exists(tmp_path / "advise.db")
+
+
+def test_io_overlap_adds_more_workers_than_cpus(tmp_path: Path) -> None:
+    code, answer, stderr = advise(tmp_path, "--", str(PROGRAMS / "waits.py"), "{n}", budget="25s")
+    assert code == 0, stderr
+    cpus = answer["host"]["usable_cpus"]
+    keys = [c["key"] for c in answer["candidates"]]
+    assert f"gil threads={cpus * 4}" in keys  # the ladder's 2 x CPUs, then twice that
+    assert any("I/O overlap" in note for note in answer["not_measured"])

@@ -198,7 +198,7 @@ def _reason(
 ) -> str:
     chosen, fastest = usable[pick].option, usable[best].option
     if pick == best and len(within) == 1:
-        text = f"{chosen.key} is the best by more than the margin"
+        text = f"{chosen.key} is the best; every other option is more than 5% slower on average"
     elif pick == best:
         others = [usable[i].option.key for i in within if i != pick]
         text = f"{chosen.key} is the best and the simplest of {len(within)} equivalent options"

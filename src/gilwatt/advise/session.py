@@ -22,7 +22,7 @@ from typing import Any
 
 from gilwatt.advise import plan as plan_mod
 from gilwatt.advise import readiness as ready
-from gilwatt.advise.decision import Advice, Candidate, Option, decide
+from gilwatt.advise.decision import MARGIN, Advice, Candidate, Option, decide
 from gilwatt.advise.measure import Outcome, read_outcome, run_one
 from gilwatt.advise.target import Target
 from gilwatt.errors import ConfigError
@@ -74,6 +74,8 @@ class AdviseResult:
     study_id: int | None = None
     calibration_s: dict[str, float] = field(default_factory=dict)
     timed_out: dict[str, float] = field(default_factory=dict)  # option key -> timeout (s)
+    load_start: float | None = None  # the host's 1-minute load average
+    load_end: float | None = None
 
     def python_for(self, option: Option) -> str:
         interp = self.request.gil if option.mode == "gil" else self.request.ft
@@ -92,6 +94,7 @@ def advise(request: AdviseRequest, on_event: Event | None = None) -> AdviseResul
     options = plan_mod.candidates(target, workers, cpus)
     readiness = ready.Readiness(findings=ready.check_pair(request.gil, request.ft))
     result = AdviseResult(request, cpus, options, readiness)
+    result.load_start = _loadavg()
     if request.objective == "energy" and not request.allow_estimate and not _has_rapl():
         raise ConfigError(
             "--objective energy: this host has no energy counter (RAPL), so energy would be a "
@@ -107,9 +110,29 @@ def advise(request: AdviseRequest, on_event: Event | None = None) -> AdviseResul
     finally:
         store.close()
     result.elapsed_s = time.monotonic() - t0
+    result.load_end = _loadavg()
+    _note_load(result)
     _conclude(result)
     _save_advice(result)
     return result
+
+
+def _loadavg() -> float | None:
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _note_load(result: AdviseResult) -> None:
+    """Other programs' load: the CPU the program got is not the host's (see issue 12's gates)."""
+    loads = [x for x in (result.load_start, result.load_end) if x is not None]
+    if loads and max(loads) > result.cpus:
+        result.not_measured.append(
+            f"the host was busy: 1-minute load average {loads[0]:.1f} at the start, "
+            f"{loads[-1]:.1f} at the end, on {result.cpus} CPUs; other programs took CPU, so "
+            f"CPU / wall and any speed-up are lower than on a quiet machine"
+        )
 
 
 def _has_rapl() -> bool:
@@ -222,7 +245,10 @@ def _measure(result: AdviseResult, store: Any, study: Any, say: Event, t0: float
         block_s = sum(per_run.get(o.mode, 1.0) + RUN_OVERHEAD_S for o in result.options)
     say(f"plan: {len(result.options)} options a block, about {block_s:.0f} s a block; "
         f"{max(1, int(left // block_s))} block(s) fit the budget ({req.budget_s:.0f} s)")  # fmt: skip
-    rng = random.Random(req.seed)
+    rng = random.Random(req.seed + result.blocks)
+    if result.blocks >= MIN_BLOCKS and _decide(result).level == "high":
+        result.stopped = f"already decided in the store ({result.blocks} blocks, confidence high)"
+        return
     while True:
         block = result.blocks + 1
         elapsed = time.monotonic() - t0
@@ -268,6 +294,11 @@ def _measure(result: AdviseResult, store: Any, study: Any, say: Event, t0: float
         if block == 1 and _fails_everywhere(result):
             result.stopped = "every run of a build failed in the first block"
             break
+        if block == 1:
+            for option in _extend_for_io(result):
+                say(
+                    f"I/O overlap at {option.mode} {option.workers // 2} workers: adding {option.key}"
+                )
         if block >= MIN_BLOCKS:
             advice = _decide(result)
             if advice.level == "high":
@@ -335,6 +366,32 @@ def _trim(result: AdviseResult) -> None:
     if dropped and keep:
         result.options = keep
         result.not_measured.append("to fit the budget, not measured: " + ", ".join(dropped))
+
+
+def _extend_for_io(result: AdviseResult) -> list[Option]:
+    """More workers where the oversubscribed cell shows I/O overlap: faster than at the usable
+    CPUs by more than the margin while the CPUs are less than a quarter busy. Only on the default
+    ladder (a --workers list is the user's)."""
+    from gilwatt.advise.why import option_stats
+
+    cpus, top = result.cpus, max(o.workers for o in result.options)
+    if result.request.workers or top <= cpus:
+        return []
+    added = []
+    for option in [o for o in result.options if o.workers == top and o.mode in ("gil", "ft")]:
+        at_cpus = Option(option.mode, cpus, option.parallelism)
+        over, base = option_stats(option, result.outcomes), option_stats(at_cpus, result.outcomes)
+        if not (over.wall_s and base.wall_s and over.parallelism is not None):
+            continue
+        if over.wall_s * (1 + MARGIN) < base.wall_s and over.parallelism < 0.25 * cpus:
+            added.append(Option(option.mode, top * 2, option.parallelism))
+    if added:
+        result.options = sorted([*result.options, *added], key=Option.simplicity)
+        result.not_measured.append(
+            "added after block 1 for I/O overlap (fewer replicates): "
+            + ", ".join(o.key for o in added)
+        )
+    return added
 
 
 def _fails_everywhere(result: AdviseResult) -> bool:
