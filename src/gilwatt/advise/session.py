@@ -103,7 +103,7 @@ def advise(request: AdviseRequest, on_event: Event | None = None) -> AdviseResul
     if request.dry_run:
         return result
     say("readiness: one untimed run on the free-threaded build (-v -X importtime)")
-    _readiness(result, max(n for n in workers if n <= cpus) if workers else 1)
+    _readiness(result, max([n for n in workers if n <= cpus] or [min(workers)]))
     store, study = _open_study(result)
     try:
         _measure(result, store, study, say, t0)
@@ -126,12 +126,14 @@ def _loadavg() -> float | None:
 
 def _note_load(result: AdviseResult) -> None:
     """Other programs' load: the CPU the program got is not the host's (see issue 12's gates)."""
-    loads = [x for x in (result.load_start, result.load_end) if x is not None]
-    if loads and max(loads) > result.cpus:
+    # the load at the start is other programs' (advise had run nothing); the end's includes ours
+    start, end = result.load_start, result.load_end
+    if start is not None and start > result.cpus / 2:
         result.not_measured.append(
-            f"the host was busy: 1-minute load average {loads[0]:.1f} at the start, "
-            f"{loads[-1]:.1f} at the end, on {result.cpus} CPUs; other programs took CPU, so "
-            f"CPU / wall and any speed-up are lower than on a quiet machine"
+            f"the host was busy: 1-minute load average {start:.1f} before the first run "
+            f"({end if end is not None else float('nan'):.1f} at the end, with ours) on "
+            f"{result.cpus} CPUs; other programs took CPU, so CPU / wall and any speed-up are "
+            f"lower than on a quiet machine"
         )
 
 
