@@ -248,6 +248,7 @@ def _measure(result: AdviseResult, store: Any, study: Any, say: Event, t0: float
     say(f"plan: {len(result.options)} options a block, about {block_s:.0f} s a block; "
         f"{max(1, int(left // block_s))} block(s) fit the budget ({req.budget_s:.0f} s)")  # fmt: skip
     rng = random.Random(req.seed + result.blocks)
+    stop_from = MIN_BLOCKS
     if result.blocks >= MIN_BLOCKS and _decide(result).level == "high":
         result.stopped = f"already decided in the store ({result.blocks} blocks, confidence high)"
         return
@@ -296,12 +297,15 @@ def _measure(result: AdviseResult, store: Any, study: Any, say: Event, t0: float
         if block == 1 and _fails_everywhere(result):
             result.stopped = "every run of a build failed in the first block"
             break
-        if block == 1:
-            for option in _extend_for_io(result):
+        if block == MIN_BLOCKS:
+            added = _extend_for_io(result)
+            for option in added:
                 say(
                     f"I/O overlap at {option.mode} {option.workers // 2} workers: adding {option.key}"
                 )
-        if block >= MIN_BLOCKS:
+            if added:
+                stop_from = block + 2  # the added cells need replicates too
+        if block >= stop_from:
             advice = _decide(result)
             if advice.level == "high":
                 result.stopped = f"decided after {block} blocks (confidence high)"
@@ -371,9 +375,11 @@ def _trim(result: AdviseResult) -> None:
 
 
 def _extend_for_io(result: AdviseResult) -> list[Option]:
-    """More workers where the oversubscribed cell shows I/O overlap: faster than at the usable
-    CPUs by more than the margin while the CPUs are less than a quarter busy. Only on the default
-    ladder (a --workers list is the user's)."""
+    """More workers where the program waits (I/O): alone (1 worker) it keeps the CPU less than
+    a quarter busy, and the oversubscribed cell is faster than the one at the usable CPUs by
+    more than twice the margin over the first blocks. CPU / wall of the oversubscribed cell
+    alone would not do: on a loaded host a CPU-bound program gets half a CPU too. Only on the
+    default ladder (a --workers list is the user's)."""
     from gilwatt.advise.why import option_stats
 
     cpus, top = result.cpus, max(o.workers for o in result.options)
@@ -381,16 +387,18 @@ def _extend_for_io(result: AdviseResult) -> list[Option]:
         return []
     added = []
     for option in [o for o in result.options if o.workers == top and o.mode in ("gil", "ft")]:
-        at_cpus = Option(option.mode, cpus, option.parallelism)
-        over, base = option_stats(option, result.outcomes), option_stats(at_cpus, result.outcomes)
-        if not (over.wall_s and base.wall_s and over.parallelism is not None):
+        par = option.parallelism
+        alone = option_stats(Option(option.mode, 1, par), result.outcomes)
+        base = option_stats(Option(option.mode, cpus, par), result.outcomes)
+        over = option_stats(option, result.outcomes)
+        if not (over.wall_s and base.wall_s and alone.parallelism is not None):
             continue
-        if over.wall_s * (1 + MARGIN) < base.wall_s and over.parallelism < 0.25 * cpus:
-            added.append(Option(option.mode, top * 2, option.parallelism))
+        if over.wall_s * (1 + 2 * MARGIN) < base.wall_s and alone.parallelism < 0.25:
+            added.append(Option(option.mode, top * 2, par))
     if added:
         result.options = sorted([*result.options, *added], key=Option.simplicity)
         result.not_measured.append(
-            "added after block 1 for I/O overlap (fewer replicates): "
+            f"added after block {MIN_BLOCKS} for I/O overlap (fewer replicates): "
             + ", ".join(o.key for o in added)
         )
     return added
