@@ -229,8 +229,6 @@ def _resume(result: AdviseResult, store: Any, study: Any) -> None:
 
 
 def _measure(result: AdviseResult, store: Any, study: Any, say: Event, t0: float) -> None:
-    from gilwatt.store.studies import StudyRunRow
-
     req = result.request
     _resume(result, store, study)
     if result.blocks:
@@ -263,34 +261,8 @@ def _measure(result: AdviseResult, store: Any, study: Any, say: Event, t0: float
             break
         order = [o for o in result.options if o.key not in result.timed_out]
         rng.shuffle(order)
-        rows = [StudyRunRow(f"{o.key}#b{block}", block, i, req.target.label,
-                            json.dumps({"parallelism": o.parallelism}), o.workers, o.mode,
-                            result.python_for(o), "pending", "", None)
-                for i, o in enumerate(order)]  # fmt: skip
-        store.add_study_runs(study.study_id, rows)
         began = time.monotonic()
-        lost_s = 0.0  # time in runs that timed out (they are not run again)
-        for row, option in zip(rows, order, strict=True):
-            run_began = time.monotonic()
-            outcome = run_one(
-                target=req.target, option=option, python=result.python_for(option),
-                interpreter=(req.gil if option.mode == "gil" else req.ft).info(),
-                store_path=req.store_path, study_id=study.study_id, label=row.run_key,
-                block=block, cwd=req.cwd, timeout_s=run_timeout, prepare=req.prepare,
-                verify=req.verify,
-            )  # fmt: skip
-            if outcome.status == "timeout":  # not run again: it would eat the budget
-                lost_s += time.monotonic() - run_began
-                result.timed_out[option.key] = run_timeout
-                result.not_measured.append(
-                    f"{option.key}: stopped after {run_timeout:.0f} s (timed out: more than "
-                    f"{TIMEOUT_FACTOR:.0f}x the slowest calibration run); not run again"
-                )
-            status = "done" if outcome.valid else "invalid"
-            store.set_study_run_status(
-                study.study_id, row.run_key, status, outcome.reason, outcome.run_id
-            )
-            result.outcomes.append(outcome)
+        lost_s = _run_block(result, store, study.study_id, block, order, run_timeout)
         result.blocks = block
         block_s = max(block_s * 0.5, time.monotonic() - began - lost_s)
         say(f"block {block}: {time.monotonic() - began:.1f} s")
@@ -310,6 +282,46 @@ def _measure(result: AdviseResult, store: Any, study: Any, say: Event, t0: float
             if advice.level == "high":
                 result.stopped = f"decided after {block} blocks (confidence high)"
                 break
+
+
+def _run_block(
+    result: AdviseResult,
+    store: Any,
+    study_id: int,
+    block: int,
+    order: list[Option],
+    run_timeout: float,
+) -> float:
+    """Run one block in ``order``; return the seconds lost to runs that timed out."""
+    from gilwatt.store.studies import StudyRunRow
+
+    req = result.request
+    rows = [StudyRunRow(f"{o.key}#b{block}", block, i, req.target.label,
+                        json.dumps({"parallelism": o.parallelism}), o.workers, o.mode,
+                        result.python_for(o), "pending", "", None)
+            for i, o in enumerate(order)]  # fmt: skip
+    store.add_study_runs(study_id, rows)
+    lost_s = 0.0  # time in runs that timed out (they are not run again)
+    for row, option in zip(rows, order, strict=True):
+        run_began = time.monotonic()
+        outcome = run_one(
+            target=req.target, option=option, python=result.python_for(option),
+            interpreter=(req.gil if option.mode == "gil" else req.ft).info(),
+            store_path=req.store_path, study_id=study_id, label=row.run_key,
+            block=block, cwd=req.cwd, timeout_s=run_timeout, prepare=req.prepare,
+            verify=req.verify,
+        )  # fmt: skip
+        if outcome.status == "timeout":  # not run again: it would eat the budget
+            lost_s += time.monotonic() - run_began
+            result.timed_out[option.key] = run_timeout
+            result.not_measured.append(
+                f"{option.key}: stopped after {run_timeout:.0f} s (timed out: more than "
+                f"{TIMEOUT_FACTOR:.0f}x the slowest calibration run); not run again"
+            )
+        status = "done" if outcome.valid else "invalid"
+        store.set_study_run_status(study_id, row.run_key, status, outcome.reason, outcome.run_id)
+        result.outcomes.append(outcome)
+    return lost_s
 
 
 def _calibrate(result: AdviseResult, say: Event) -> dict[str, float]:
