@@ -82,7 +82,8 @@ def test_c_extension_culprits_are_all_named_with_their_chains(tmp_path: Path) ->
 
 def test_scaling_program_advice_matches_what_was_measured(tmp_path: Path) -> None:
     script = str(PROGRAMS / "scaling.py")
-    code, answer, stderr = advise(tmp_path, "--workers", "1,2", "--", script, "{n}", "16")
+    code, answer, stderr = advise(tmp_path, "--workers", "1,2", "--", script, "{n}", "16",
+                                  budget="15s")  # fmt: skip
     assert code == 0, stderr
     assert answer["schema"] == 1
     advice = answer["advice"]
@@ -130,7 +131,7 @@ def test_single_threaded_program_compares_the_builds_at_one_worker(tmp_path: Pat
     assert [c["key"] for c in answer["candidates"]] == ["gil", "ft", "ft-gil"]
     assert answer["advice"]["workers"] == 1 and answer["advice"]["parallelism"] == "none"
     # the study is there for compare / report / export, and a second call resumes it
-    again, second, _ = advise(tmp_path, "--", str(PROGRAMS / "single.py"), "300000", budget="10s")
+    again, second, _ = advise(tmp_path, "--", str(PROGRAMS / "single.py"), "300000", budget="1s")
     assert again == 0 and second["study_id"] == answer["study_id"]
     assert second["blocks"] >= answer["blocks"]
 
@@ -160,7 +161,8 @@ def test_verify_failing_on_the_free_threaded_build_is_a_blocker(tmp_path: Path) 
 
 
 def test_io_overlap_adds_more_workers_than_cpus(tmp_path: Path) -> None:
-    code, answer, stderr = advise(tmp_path, "--", str(PROGRAMS / "waits.py"), "{n}", budget="25s")
+    code, answer, stderr = advise(tmp_path, "--", str(PROGRAMS / "waits.py"), "{n}", "0.4",
+                                  budget="15s")  # fmt: skip
     assert code == 0, stderr
     cpus = answer["host"]["usable_cpus"]
     keys = [c["key"] for c in answer["candidates"]]
