@@ -170,3 +170,12 @@ def test_io_overlap_adds_more_workers_than_cpus(tmp_path: Path) -> None:
     assert not any("to fit the budget" in note for note in answer["not_measured"]), answer
     assert f"gil threads={cpus * 4}" in keys  # the ladder's 2 x CPUs, then twice that
     assert any("I/O overlap" in note for note in answer["not_measured"])
+
+
+def test_an_option_twice_slower_than_the_best_is_not_run_after_two_blocks(tmp_path: Path) -> None:
+    code, answer, stderr = advise(tmp_path, "--", str(PROGRAMS / "slow_on_ft.py"), budget="15s")
+    assert code == 0, stderr
+    ft = candidate(answer, "ft")
+    assert ft["runs"] == 2 and "not run after block 2" in ft["not_advisable"]
+    assert candidate(answer, "gil")["runs"] >= 3
+    assert answer["advice"]["mode"] == "gil"

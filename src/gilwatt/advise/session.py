@@ -31,6 +31,7 @@ MIN_BLOCKS = 3
 MAX_BLOCKS = 10
 STUDY_NAME = "advise"
 MIN_RUN_TIMEOUT_S = 20.0
+LOSER_FACTOR = 2.0  # an option every run of which took more than 2x the best's is dropped
 TIMEOUT_FACTOR = 10.0  # a run 10x slower than the slowest calibration run is stopped
 RUN_OVERHEAD_S = 0.3  # launch, sampler start and store per run (measured: 0.2-0.4 s here)
 
@@ -74,6 +75,7 @@ class AdviseResult:
     study_id: int | None = None
     calibration_s: dict[str, float] = field(default_factory=dict)
     timed_out: dict[str, float] = field(default_factory=dict)  # option key -> timeout (s)
+    dropped: dict[str, float] = field(default_factory=dict)  # clear losers: key -> x the best
     load_start: float | None = None  # the host's 1-minute load average
     load_end: float | None = None
 
@@ -259,7 +261,10 @@ def _measure(result: AdviseResult, store: Any, study: Any, say: Event, t0: float
         if result.blocks >= 1 and elapsed + block_s > req.budget_s:
             result.stopped = f"budget spent ({elapsed:.0f} s of {req.budget_s:.0f} s)"
             break
-        order = [o for o in result.options if o.key not in result.timed_out]
+        if result.blocks >= 2:
+            _drop_clear_losers(result, say)
+        skip = {**result.timed_out, **result.dropped}
+        order = [o for o in result.options if o.key not in skip]
         rng.shuffle(order)
         began = time.monotonic()
         lost_s = _run_block(result, store, study.study_id, block, order, run_timeout)
@@ -386,6 +391,31 @@ def _trim(result: AdviseResult) -> None:
         result.not_measured.append("to fit the budget, not measured: " + ", ".join(dropped))
 
 
+def _drop_clear_losers(result: AdviseResult, say: Event) -> None:
+    """After two blocks, stop running an option whose every run took more than twice the best
+    option's typical time: it cannot come within the 5% margin, and such runs (lock convoys on
+    the free-threaded build) can eat the budget. It stays in the table, not advisable."""
+    by_key: dict[str, list[float]] = {}
+    for o in result.outcomes:
+        if o.block > 0 and o.status == "ok" and o.wall_s:
+            by_key.setdefault(o.option.key, []).append(o.wall_s)
+    typical = {k: sorted(v)[len(v) // 2] for k, v in by_key.items() if len(v) >= 2}
+    advisable = [t for k, t in typical.items() if not k.startswith("ft-gil")]
+    if not advisable or result.request.objective != "time":
+        return
+    best = min(advisable)
+    for key, times in by_key.items():
+        if key in result.dropped or len(times) < 2 or min(times) <= LOSER_FACTOR * best:
+            continue
+        result.dropped[key] = min(times) / best
+        say(f"{key}: every run took more than x{LOSER_FACTOR:.0f} the best's time; not run again")
+    if result.dropped:
+        listed = ", ".join(f"{k} (x{v:.1f})" for k, v in result.dropped.items())
+        note = "not run after block 2 (every run more than twice the best's time): " + listed
+        result.not_measured = [n for n in result.not_measured if not n.startswith("not run after")]
+        result.not_measured.append(note)
+
+
 def _extend_for_io(result: AdviseResult) -> list[Option]:
     """More workers where the program waits (I/O): alone (1 worker) it keeps the CPU less than
     a quarter busy, and the oversubscribed cell is faster than the one at the usable CPUs by
@@ -439,6 +469,8 @@ def candidates_of(result: AdviseResult) -> list[Candidate]:
             blocked = f"the GIL is turned back on ({names})"
         elif option.key in result.timed_out:
             blocked = f"timed out after {result.timed_out[option.key]:.0f} s"
+        elif option.key in result.dropped:
+            blocked = f"x{result.dropped[option.key]:.1f} the best's time: not run after block 2"
         elif any(o.status != "ok" for o in runs):
             bad = sum(o.status != "ok" for o in runs)
             blocked = f"the program failed in {bad} of {len(runs)} runs"
