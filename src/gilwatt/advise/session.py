@@ -392,7 +392,7 @@ def _trim(result: AdviseResult) -> None:
 
 
 def _drop_clear_losers(result: AdviseResult, say: Event) -> None:
-    """After two blocks, stop running an option whose every run took more than twice the best
+    """From the third block on, stop running an option whose every run took more than twice the best
     option's typical time: it cannot come within the 5% margin, and such runs (lock convoys on
     the free-threaded build) can eat the budget. It stays in the table, not advisable."""
     by_key: dict[str, list[float]] = {}
@@ -411,8 +411,8 @@ def _drop_clear_losers(result: AdviseResult, say: Event) -> None:
         say(f"{key}: every run took more than x{LOSER_FACTOR:.0f} the best's time; not run again")
     if result.dropped:
         listed = ", ".join(f"{k} (x{v:.1f})" for k, v in result.dropped.items())
-        note = "not run after block 2 (every run more than twice the best's time): " + listed
-        result.not_measured = [n for n in result.not_measured if not n.startswith("not run after")]
+        note = "not run again (every run more than twice the best's time): " + listed
+        result.not_measured = [n for n in result.not_measured if not n.startswith("not run again")]
         result.not_measured.append(note)
 
 
@@ -470,7 +470,7 @@ def candidates_of(result: AdviseResult) -> list[Candidate]:
         elif option.key in result.timed_out:
             blocked = f"timed out after {result.timed_out[option.key]:.0f} s"
         elif option.key in result.dropped:
-            blocked = f"x{result.dropped[option.key]:.1f} the best's time: not run after block 2"
+            blocked = f"x{result.dropped[option.key]:.1f} the best's time: not run again"
         elif any(o.status != "ok" for o in runs):
             bad = sum(o.status != "ok" for o in runs)
             blocked = f"the program failed in {bad} of {len(runs)} runs"
