@@ -86,7 +86,7 @@ LAYERS = {
     "recording": 4, "summary": 4, "export": 4,
     "profiler": 5,
     "study": 6, "analysis": 6,
-    "report": 7,
+    "report": 7, "advise": 7,
     "cli": 8, "__main__": 9,
 }  # fmt: skip
 

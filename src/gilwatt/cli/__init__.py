@@ -25,6 +25,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "profile": ("gilwatt.cli.profile_cmd", "run a program under the sampler and summarise it"),
     "workloads": ("gilwatt.cli.workloads_cmd", "list or run the bundled workloads"),
     "study": ("gilwatt.cli.study_cmd", "run a matrix of workloads x interpreters x workers"),
+    "advise": (
+        "gilwatt.cli.advise_cmd",
+        "measure your program on both builds: which build, how many workers, threads or processes",
+    ),
     "compare": ("gilwatt.cli.compare_cmd", "compare modes in a study store"),
     "report": ("gilwatt.cli.report_cmd", "write a self-contained HTML report"),
     "plot": ("gilwatt.cli.plot_cmd", "write one figure as SVG or PNG"),

@@ -1,4 +1,8 @@
-"""``gilwatt compare STUDY.db``: ratios between modes with CIs, scaling, findings."""
+"""``gilwatt compare STUDY.db``: ratios between modes with CIs, scaling, findings.
+
+``gilwatt compare STORE [STORE2] --run A --run B``: two ad-hoc runs side by side (A from STORE,
+B from STORE2 when given), with ratios and no interval (n = 1).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,13 @@ FORMATS = ("text", "markdown", "csv", "json", "pyperf")
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("store", metavar="STUDY.db", help="a store written by `gilwatt study`")
+    parser.add_argument(
+        "store2", nargs="?", metavar="STORE2", help="with --run: the store of the second run"
+    )
+    parser.add_argument(
+        "--run", action="append", type=int, metavar="ID",
+        help="two runs side by side (give it twice): ratios, no interval",
+    )  # fmt: skip
     parser.add_argument(
         "--study", type=int, metavar="ID", help="study id in the store (default: the latest)"
     )
@@ -37,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
     from gilwatt.analysis.metrics import metric_by_short
     from gilwatt.errors import ConfigError
 
+    if args.run or args.store2:
+        return _two_runs(args)
     spec = metric_by_short(args.metric)
     if args.format == "pyperf":
         return write_pyperf(args)
@@ -88,3 +101,17 @@ def _hosts(args: argparse.Namespace, metric: str) -> str | None:
         lines += [*header_lines(r.result), "", *finding_lines(r.result.findings)]
     lines += ["", *cross_host_lines(results, metric)]
     return "\n".join(lines) + "\n"
+
+
+def _two_runs(args: argparse.Namespace) -> int:
+    from gilwatt.analysis.run_pair import read_side, render
+    from gilwatt.errors import ConfigError
+
+    if not args.run or len(args.run) != 2:
+        raise ConfigError(
+            "--run needs two run ids.", hint="e.g. gilwatt compare a.db b.db --run 1 --run 1"
+        )
+    first = read_side(args.store, args.run[0])
+    second = read_side(args.store2 or args.store, args.run[1])
+    sys.stdout.write(render(first, second))
+    return 0

@@ -6,6 +6,7 @@ import json
 from collections import Counter
 
 from gilwatt.report import escape, fmt
+from gilwatt.report.advice_section import advice_section
 from gilwatt.report.html import Page, definition_list, table
 from gilwatt.report.study_charts import energy_time, fixed_params, forest, memory, scaling
 from gilwatt.report.study_data import StudyView
@@ -24,8 +25,11 @@ def render_study_page(view: StudyView) -> str:
     study = view.data.study
     page = Page(title=f"gilwatt study {study.study_id}: {study.name}"[:200], kind="study")
     page.add(_header(view))
+    advice = advice_section(study.spec)  # a `gilwatt advise` study: its advice, not the claims
+    page.add(advice)
     page.add(_metadata(view))
-    page.add(_findings(view))
+    if not advice:
+        page.add(_findings(view))
     families = view.analysis.families()
     if not families:
         page.add('<p class="empty">No cell of this study has a valid run yet.</p>')
