@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 import report_fixtures as F
 from gilwatt.report import charts, svg
@@ -97,3 +98,17 @@ def test_axis_labels_keep_their_distance_and_the_reference() -> None:
     assert spaced([1.0, 10.0, 25.0, 50.0, 75.0], log_axis, 26.0, keep=75.0) == [1.0, 10.0, 75.0]
     linear = Scale(0.0, 4.0, 0.0, 400.0)
     assert spaced([0.0, 1.0, 2.0, 3.0, 4.0], linear, 26.0) == [0.0, 1.0, 2.0, 3.0, 4.0]
+
+
+def test_one_thread_is_never_drawn_above_one_core() -> None:
+    """A /proc read (t=100 ms, 60 ms of CPU) beside the hook's exact end (t=110 ms, 80 ms):
+    20 ms in 10 ms is two clocks' jitter; the excess goes back into the earlier step."""
+    t = np.array([0, 50_000_000, 100_000_000, 110_000_000], dtype=np.int64)
+    c = np.array([0, 20_000_000, 60_000_000, 80_000_000], dtype=np.int64)
+    tl = F.timeline(threads=1)
+    tid = next(iter(tl.thread_cpu_ns))
+    tl.thread_cpu_ns.clear()
+    tl.thread_cpu_ns[tid] = (t, c)
+    (line,) = charts.thread_cpu_lines(tl, 0, 1, top=1).lines
+    assert np.nanmax(line.y) <= 1.0 + 1e-9
+    assert np.nansum(line.y * np.diff(t) / 1e9) == pytest.approx(0.080)

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gilwatt.readback import FloatArray, IntArray, Timeline
+from gilwatt.store.derive import spread_cpu
 
 MAX_BUCKETS = 800  # up to 2 points per bucket: ~1600 points per line
 
@@ -129,7 +130,9 @@ def thread_cpu_lines(
     lines = []
     for tid in shown:
         t, c = timeline.thread_cpu_ns[tid]
-        tt, r = rate(t, c, min_step, 1e-9)
+        # one thread runs on one core at most: a faster step is two clocks' jitter (a /proc read
+        # beside the hook's exact end), so its excess goes back where there was room
+        tt, r = rate(t, spread_cpu(t, c, 1), min_step, 1e-9)
         name = timeline.thread_names.get(tid, "") or "thread"
         lines.append(Line(f"{name} ({tid})", seconds(tt, start_ns), r, "cores"))
     if rest and len(timeline.t_ns) >= 2:
