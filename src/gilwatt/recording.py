@@ -16,6 +16,7 @@ import json
 import os
 import re
 import select
+from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 from gilwatt.channel import (
@@ -106,14 +107,7 @@ class MarkerReceiver:
             return True
         lines = self.splitter.feed(data) if data else self.splitter.finish()
         events: list[MarkerEvent] = []
-        for line in lines:
-            if not line:
-                continue
-            try:
-                event = parse_line(line)
-            except (ValueError, UnicodeDecodeError) as exc:
-                self.pairer.garbled(line, str(exc))
-                continue
+        for event in self._parsed(lines):
             if event.kind in THREAD_KINDS:  # a thread's start or end: no sample, no marker row
                 if self.sampler is not None:
                     self.sampler.thread_event(event)
@@ -146,18 +140,21 @@ class MarkerReceiver:
             except BlockingIOError:
                 return True
             lines = self.thread_splitter.feed(data) if data else self.thread_splitter.finish()
-            for line in lines:
-                if not line:
-                    continue
-                try:
-                    event = parse_line(line)
-                except (ValueError, UnicodeDecodeError) as exc:
-                    self.pairer.garbled(line, str(exc))
-                    continue
+            for event in self._parsed(lines):
                 if event.kind in THREAD_KINDS and self.sampler is not None:
                     self.sampler.thread_event(event)
             if len(data) < READ_CHUNK:
                 return bool(data)
+
+    def _parsed(self, lines: Iterable[bytes]) -> Iterator[MarkerEvent]:
+        """The events of ``lines``; a garbled line becomes a run warning, not an event."""
+        for line in lines:
+            if not line:
+                continue
+            try:
+                yield parse_line(line)
+            except (ValueError, UnicodeDecodeError) as exc:
+                self.pairer.garbled(line, str(exc))
 
     def take_rows(self) -> list[tuple[Any, ...]]:
         rows, self.rows = self.rows, []
