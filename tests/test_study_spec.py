@@ -222,7 +222,8 @@ def test_the_hash_ignores_reps_and_pauses_but_not_the_matrix(tmp_path: Path) -> 
 
 # suite -> (preset, workloads: None means every registered workload)
 BUNDLED = {
-    "quick": ("quick", STUDY_WORKLOADS),
+    # the study's 13 scenarios and one lock-contention pattern for claim 4
+    "quick": ("quick", (*STUDY_WORKLOADS, "shared_state")),
     "patterns": ("quick", ("executors", "shared_state", "read_only", "mixed_io")),
     "paper": ("paper", None),
     "tiny": ("tiny", None),
