@@ -186,3 +186,23 @@ def test_findings_are_the_six_claims_in_order(tmp_path: Path) -> None:
     found = _study(tmp_path, {(SEQ, 1): _ft_time(1.2)})
     assert [f.number for f in found] == [1, 2, 3, 4, 5, 6]
     assert all(f.estimand and f.unit for f in found)
+
+
+def test_a_study_decides_at_its_last_looks_alpha_not_at_005(tmp_path: Path) -> None:
+    from gilwatt.analysis.tables import header_lines
+    from gilwatt.store import Store
+    from gilwatt.study.ledger import Ledger
+
+    assert _study(tmp_path, {(SEQ, 1): _ft_time(1.15)})[0].verdict == CONFIRMS
+    with Store.open(tmp_path / "s.db") as store:
+        ledger = Ledger(store)
+        (record,) = ledger.studies()
+        look = {"replicate": 4, "alpha": 0.0001, "spent": 0.0002, "verdicts": {}, "stop": ""}
+        ledger.update_spec(record.study_id, {**record.spec, "looks": [look]})
+    result = compare_study(tmp_path / "s.db", n_resamples=200)
+    assert result.findings[0].verdict == INCONCLUSIVE  # 0.05 confirms it; the plan's 0.0001 not
+    assert result.context.plan_alpha == 0.0001
+    assert (
+        "decisions at alpha 0.0001: the last look (after replicate 4) of the study's "
+        "alpha-spending plan, 0.0002 of 0.05 spent in all"
+    ) in header_lines(result)

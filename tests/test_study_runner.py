@@ -5,6 +5,7 @@ gates, resume after Ctrl-C, adoption of orphaned runs, vanished interpreters, mi
 from __future__ import annotations
 
 import dataclasses
+import time
 import os
 from pathlib import Path
 
@@ -535,3 +536,73 @@ def test_sentinels_run_each_replicate_on_both_builds_and_their_drift_is_noted(
     assert all(r.label.startswith("mandelbrot") for r in sentinels)
     notes = [e.message for e in events if e.kind == "note" and "sentinel on" in e.message]
     assert any("sentinel on gil: +" in n and "over 4 replicates" in n for n in notes), notes
+
+
+class _Clock:
+    """The runner's clock: 10 s per run launched, nothing else (a budget without timing)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    @staticmethod
+    def monotonic_ns() -> int:
+        return time.monotonic_ns()
+
+
+def test_a_budget_ended_study_spends_the_rest_of_alpha_at_its_last_look(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gilwatt.study import runner, sequential
+
+    clock = _Clock()
+    monkeypatch.setattr(runner, "time", clock)
+
+    def ten_seconds(request: ProfileRequest) -> Outcome:
+        clock.now += 10.0
+        return Outcome()
+
+    # 9 runs a replicate, 90 s: after replicate 4 (360 s) the 400 s budget holds no fifth
+    study = make_study(tmp_path, 'reps = "auto"\nmax_reps = 10\nbudget = "400s"\n')
+    db = tmp_path / "s.db"
+    calls: list[float] = []
+
+    def looks(study_id: int, alpha: float) -> dict[int, str]:
+        calls.append(alpha)
+        return {1: "confirms" if alpha > 0.03 else "inconclusive"}
+
+    outcome = run_study(
+        study, db, profile_fn=ScriptedProfiler(ten_seconds), probe_fn=probe,  # type: ignore[arg-type]
+        sleep=lambda s: None, look_fn=looks,
+    )  # fmt: skip
+    assert outcome.replicates == 4 and outcome.stopped == "the budget would not hold another replicate"
+    first, second = sequential.spent_by(0.3), sequential.spent_by(0.4) - sequential.spent_by(0.3)
+    # the data alone did not stop it at replicate 4; the final analysis gets all that is left
+    assert calls == [
+        pytest.approx(first), pytest.approx(second), pytest.approx(sequential.ALPHA - first)
+    ]  # fmt: skip
+    with Store.open(db) as store:
+        (record,) = Ledger(store).studies()
+    last = sequential.recorded(record.spec)[-1]
+    assert last.replicate == 4 and last.alpha == pytest.approx(sequential.ALPHA - first)
+    assert last.spent == pytest.approx(sequential.ALPHA) and last.verdicts == {1: "confirms"}
+
+
+def test_a_newly_bimodal_cell_does_not_carry_a_decided_study_past_max_reps(
+    tmp_path: Path,
+) -> None:
+    study = make_study(tmp_path, 'reps = "auto"\nmax_reps = 3\n')
+
+    def slow_once(request: ProfileRequest) -> Outcome:
+        slow = request.label.startswith("seq") and "/gil#b2" in request.label
+        return Outcome(region_ns=2_000_000 if slow else 1_000_000)
+
+    outcome = run_study(
+        study, tmp_path / "s.db", profile_fn=ScriptedProfiler(slow_once), probe_fn=probe,  # type: ignore[arg-type]
+        sleep=lambda s: None, look_fn=lambda i, a: {1: "confirms"},
+    )  # fmt: skip
+    assert outcome.replicates == 3 and outcome.stopped == "max-reps (3) reached"
+    with Store.open(tmp_path / "s.db") as store:
+        assert max(r.block for r in Ledger(store).rows(1)) == 3  # no fourth replicate planned

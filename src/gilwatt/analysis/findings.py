@@ -40,9 +40,11 @@ MIXED = dec.MIXED
 INCONCLUSIVE = dec.INCONCLUSIVE
 NOT_TESTABLE = dec.NOT_TESTABLE
 
+ALPHA = dec.ALPHA  # the claims' error rate over a whole sequential plan
 PAPER_SEQUENTIAL_ENERGY = (1.13, 1.43)
 PAPER_PYTHON = "3.14.2"
 PAPER_MAX_WORKERS = 12
+MIN_ALPHA = 1e-12
 DECISION_METRICS = ("time_s", "energy_j", "power_w", "peak_rss_bytes", "peak_vms_bytes")
 
 CLAIMS = {
@@ -63,6 +65,17 @@ class Context:
     affinity_cpus: int | None = None
     cgroup_cpu_quota: float | None = None
     versions: dict[str, str] = field(default_factory=dict)  # mode -> version
+    # the last look of the study's alpha-spending plan (reps = "auto"): the verdicts are
+    # decided at its alpha; None (fixed reps): at decide's defaults (0.05)
+    plan_alpha: float | None = None
+    plan_replicate: int | None = None
+    plan_spent: float | None = None
+
+    @property
+    def alpha(self) -> float | None:
+        """The alpha the claims are decided at (None: decide's defaults). A look that had
+        nothing left to spend decides nothing: a vanishing alpha, never 0.05."""
+        return None if self.plan_alpha is None else max(self.plan_alpha, MIN_ALPHA)
 
 
 @dataclass(frozen=True)
@@ -252,11 +265,24 @@ def _evidence(
     return lines
 
 
+def plan_line(context: Context) -> str:
+    """The alpha the verdicts are decided at, when a sequential plan set it."""
+    if context.plan_alpha is None:
+        return ""
+    after = f" (after replicate {context.plan_replicate})" if context.plan_replicate else ""
+    spent = "" if context.plan_spent is None else f", {context.plan_spent:.3g} of {ALPHA:g} spent in all"
+    return (
+        f"decisions at alpha {context.plan_alpha:.3g}: the last look{after} of the study's "
+        f"alpha-spending plan{spent}"
+    )
+
+
 def context_lines(context: Context, energy_measured: bool) -> list[str]:
     """The study's setting against the paper's, and what it means for each claim."""
     versions = sorted(set(context.versions.values()))
     shown = ", ".join(f"{m} {v}" for m, v in sorted(context.versions.items())) or "unknown"
-    lines = [f"interpreters: {shown}; the paper used CPython {PAPER_PYTHON}"]
+    lines = [line for line in [plan_line(context)] if line]
+    lines.append(f"interpreters: {shown}; the paper used CPython {PAPER_PYTHON}")
     if versions and not all(v.startswith("3.14") for v in versions):
         lines.append(
             "  3.13's free-threaded build runs without the specialising interpreter: its one-thread "
@@ -308,7 +334,7 @@ def findings(
     data = decision_data(
         analysis, usable_cpus=context.usable_cpus, energy_measured=measured, sharing_of=sharing_of
     )
-    decisions = dec.decide(data, draws=draws)
+    decisions = dec.decide(data, draws=draws, alpha=context.alpha)
     out = []
     for number in range(1, 7):
         d = decisions[number]

@@ -55,11 +55,15 @@ def compare_study(
 
 
 def study_context(source: str | Path | Store, study_id: int) -> Context:
-    """Usable CPUs and interpreter versions of a study, read from its store."""
+    """Usable CPUs, interpreter versions and the alpha-spending plan's last look of a study,
+    read from its store."""
     store = source if isinstance(source, Store) else open_readonly(source)
     try:
         ctx = store.study_context(study_id)
     finally:
         if store is not source:
             store.close()
-    return Context(ctx.usable_cpus, ctx.affinity_cpus, ctx.cgroup_cpu_quota, ctx.versions)
+    return Context(
+        ctx.usable_cpus, ctx.affinity_cpus, ctx.cgroup_cpu_quota, ctx.versions,
+        ctx.plan_alpha, ctx.plan_replicate, ctx.plan_spent,
+    )  # fmt: skip

@@ -1,6 +1,7 @@
-"""The setting a study ran in, read from its store: the hosts' usable CPUs and the
-interpreters' versions per mode. The one place the claim decisions read the store beyond
-:mod:`gilwatt.analysis.dataset`.
+"""The setting a study ran in, read from its store: the hosts' usable CPUs, the
+interpreters' versions per mode, and the last look of an alpha-spending plan (``reps =
+"auto"``: the alpha the study's verdicts are decided at). The one place the claim decisions
+read the store beyond :mod:`gilwatt.analysis.dataset`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ class StudyContext:
     cgroup_cpu_quota: float | None
     logical_cpus: int | None
     versions: dict[str, str] = field(default_factory=dict)  # mode -> "3.13.5" / "3.13.5t"
+    # the last recorded look of the study's alpha-spending plan (None: no look, fixed reps)
+    plan_alpha: float | None = None
+    plan_replicate: int | None = None
+    plan_spent: float | None = None
 
 
 def read_study_context(conn: sqlite3.Connection, study_id: int) -> StudyContext:
@@ -51,10 +56,27 @@ def read_study_context(conn: sqlite3.Connection, study_id: int) -> StudyContext:
             quota.append(float(extra["cgroup_cpu_quota"]))
         if version and mode not in versions:
             versions[mode] = f"{version}{'t' if free_threaded else ''}"
+    plan = _last_look(conn, study_id)
     return StudyContext(
         usable_cpus=min(usable) if usable else None,
         affinity_cpus=min(affinity) if affinity else None,
         cgroup_cpu_quota=min(quota) if quota else None,
         logical_cpus=min(logical) if logical else None,
         versions=versions,
+        plan_alpha=plan[0] if plan else None,
+        plan_replicate=int(plan[1]) if plan else None,
+        plan_spent=plan[2] if plan else None,
     )
+
+
+def _last_look(conn: sqlite3.Connection, study_id: int) -> tuple[float, float, float] | None:
+    """(alpha, replicate, spent) of the last look the study's spec records (study/sequential.py
+    writes them), or None."""
+    row = conn.execute("SELECT spec_json FROM studies WHERE study_id = ?", (study_id,)).fetchone()
+    try:
+        looks = json.loads(row[0] or "{}").get("looks") if row else None
+        last = looks[-1] if isinstance(looks, list) and looks else None
+        found = (float(last["alpha"]), float(last["replicate"]), float(last["spent"]))
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+    return found if 0 <= found[0] < 1 else None

@@ -216,15 +216,9 @@ class _Runner:
         looks = sequential.recorded(record.spec)
         look = next((x for x in looks if x.replicate == block), None)
         if look is None:
-            alpha = sequential.look_alpha(block, spec.max_reps, looks)
-            verdicts = dict(self.look_fn(self.study_id, alpha)) if alpha > 0 else {}
             budget_left = None
             if spec.budget_ns:
                 budget_left = spec.budget_ns / 1e9 - (time.monotonic() - self.started)
-            typical = max(self.replicate_s) if self.replicate_s else None
-            stop = sequential.stop_reason(
-                verdicts, block, spec.max_reps, budget_left_s=budget_left, replicate_s=typical
-            )
             regions = {name: w.region for name, w in self.study.workloads.items()}
             bimodal = sequential.bimodal_cells(
                 self.store.study_region_walls(self.study_id), regions
@@ -241,8 +235,13 @@ class _Runner:
                     f"sentinel on {mode}: {change:+.0%} over {block} replicates (trend p={p:.3f}); "
                     "the machine changed during the study"
                 )
-            if new and stop == sequential.DECIDED_STOP:
-                stop = ""  # a newly bimodal cell gets another replicate first
+            look_fn = self.look_fn
+            alpha, verdicts, stop = sequential.interim(
+                block, spec.max_reps, looks, lambda a: look_fn(self.study_id, a),
+                budget_left_s=budget_left,
+                replicate_s=max(self.replicate_s) if self.replicate_s else None,
+                new_bimodal=bool(new),
+            )  # fmt: skip
             look = sequential.Look(
                 block, alpha, sequential.spent(looks) + alpha, verdicts, stop, tuple(new)
             )

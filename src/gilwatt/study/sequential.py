@@ -13,6 +13,11 @@ inflates the error rate unless each look spends only part of it. The plan here:
   ``alpha``, so by the union bound the chance of any false decision over all looks stays at
   or below ``alpha`` (conservative: exact group-sequential boundaries would use the looks'
   correlation and give a little more).
+- **The last look is the final analysis**: when the budget or ``max_reps`` ends the study,
+  that look's alpha is all that earlier looks left (``final_alpha``; Lan-DeMets: information
+  fraction 1 at the final analysis, and the budget is not a data-driven stop), so the plan
+  spends ``alpha`` in all. Every later reading of the store (``compare``, the report) decides
+  at the last recorded look's alpha.
 - Every look is recorded in the store (the study's spec JSON, ``looks``), so a resumed study
   goes on spending from where it stopped, and a look is never taken twice.
 """
@@ -20,7 +25,7 @@ inflates the error rate unless each look spends only part of it. The plan here:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,6 +98,43 @@ def look_alpha(replicate: int, max_reps: int, looks: Sequence[Look], alpha: floa
     """The alpha of a look after ``replicate``: what the plan allows by now minus what the
     recorded looks already spent (never below 0)."""
     return max(0.0, spent_by(replicate / max(max_reps, replicate), alpha) - spent(looks))
+
+
+def final_alpha(looks: Sequence[Look], alpha: float = ALPHA) -> float:
+    """The alpha of the final analysis: all that the recorded looks left."""
+    return max(0.0, alpha - spent(looks))
+
+
+Evaluate = Callable[[float], Mapping[int, str]]
+
+
+def interim(
+    replicate: int,
+    max_reps: int,
+    looks: Sequence[Look],
+    evaluate: Evaluate,
+    *,
+    budget_left_s: float | None = None,
+    replicate_s: float | None = None,
+    new_bimodal: bool = False,
+) -> tuple[float, dict[int, str], str]:
+    """One look after ``replicate``: (its alpha, the verdicts at it, why the study stops).
+
+    The claims are decided at the plan's increment first: that says whether the data alone
+    stop the study. A newly bimodal cell keeps a decided study going for another replicate
+    (within ``max_reps`` and the budget). When the budget or ``max_reps`` ends the study, the
+    look is the final analysis: the verdicts are decided again at the rest of alpha."""
+    alpha = look_alpha(replicate, max_reps, looks)
+    verdicts = dict(evaluate(alpha)) if alpha > 0 else {}
+    limits = {"budget_left_s": budget_left_s, "replicate_s": replicate_s}
+    stop = stop_reason(verdicts, replicate, max_reps, **limits)
+    if new_bimodal and stop == DECIDED_STOP:
+        stop = stop_reason({}, replicate, max_reps, **limits)
+    if stop and stop != DECIDED_STOP:
+        rest = final_alpha(looks)
+        if rest > alpha:
+            alpha, verdicts = rest, dict(evaluate(rest))
+    return alpha, verdicts, stop
 
 
 def all_decided(verdicts: Mapping[int, str]) -> bool:
