@@ -50,7 +50,12 @@ def test_snapshot_reads_proc_and_sys_and_tolerates_missing_files(tmp_path: Path)
     assert state.load1 == 0.6 and state.foreign_cpu_cores == 0.2
 
 
-HOG = "import time\nend = time.monotonic() + 120\nwhile time.monotonic() < end: pass\n"
+# a hog says "go" once its interpreter is up (at load 10 that can take seconds), then spins
+HOG = (
+    "import time\nend = time.monotonic() + 300\nprint('go', flush=True)\n"
+    "while time.monotonic() < end: pass\n"
+)
+MEASURED_IN_WINDOW = 2  # measured runs that start and end while every hog spins
 
 
 def _rows(db: Path) -> list[tuple[str, str, str, int | None, int, int, float | None]]:
@@ -65,11 +70,20 @@ def _rows(db: Path) -> list[tuple[str, str, str, int | None, int, int, float | N
         conn.close()
 
 
-def _finished(db: Path) -> int:
+def _finished(db: Path, since_ns: int | None = None) -> int:
+    """Runs finished (all of them; with ``since_ns``: measured runs begun since then)."""
     try:
-        return sum(1 for r in _rows(db) if r[1] != "pending")
+        rows = _rows(db)
     except sqlite3.OperationalError:
         return 0  # not created yet
+    if since_ns is None:
+        return sum(1 for r in rows if r[1] != "pending")
+    return sum(
+        1
+        for r in rows
+        if r[1] != "pending" and r[4] is not None and r[4] >= since_ns
+        and not r[0].endswith(("/priming", "/sentinel"))
+    )  # fmt: skip
 
 
 @pytest.mark.slow
@@ -87,7 +101,7 @@ def test_a_cpu_hog_in_the_middle_of_a_study_marks_its_runs_disturbed_and_they_ar
     # 10 ms ticks cannot resolve 0.1 core of foreign load over a few tens of milliseconds
     suite = tmp_path / "hog.toml"
     suite.write_text(
-        'name = "hog"\npreset = "tiny"\nreps = 2\nmodes = ["gil", "ft"]\n'
+        'name = "hog"\npreset = "tiny"\nreps = 3\nmodes = ["gil", "ft"]\n'
         "[workloads.bubble_sort]\nparams = { num_items = 1200 }\n"
         "[workloads.mandelbrot]\nparams = { size = 160 }\n"
     )
@@ -96,27 +110,33 @@ def test_a_cpu_hog_in_the_middle_of_a_study_marks_its_runs_disturbed_and_they_ar
         "--python", f"{found[0].executable},{found[1].executable}", "-o", str(db), "--no-report",
     ]  # fmt: skip
     study = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    hogs: list[subprocess.Popen[bytes]] = []
+    hogs: list[subprocess.Popen[str]] = []
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 600  # generous: the machine may be at load 10
         while _finished(db) < 4 and time.monotonic() < deadline:
             time.sleep(0.05)
         # one busy process per CPU: whatever the target runs on, the rest is foreign load
         hogs = [
-            subprocess.Popen([sys.executable, "-c", HOG])
+            subprocess.Popen([sys.executable, "-c", HOG], stdout=subprocess.PIPE, text=True)
             for _ in range(len(os.sched_getaffinity(0)))
         ]
-        time.sleep(0.3)  # the hogs are spinning
-        hog_from = time.monotonic_ns()
-        seen = _finished(db)
-        while _finished(db) < seen + 4 and time.monotonic() < deadline:
+        assert all(hog.stdout and hog.stdout.readline().strip() == "go" for hog in hogs)
+        hog_from = time.monotonic_ns()  # the window opens once every hog spins
+        while (
+            _finished(db, hog_from) < MEASURED_IN_WINDOW
+            and study.poll() is None
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.05)
         hog_to = time.monotonic_ns()
     finally:
         for hog in hogs:
             hog.kill()
             hog.wait()
-    _out, err = study.communicate(timeout=300)
+            if hog.stdout:
+                hog.stdout.close()
+    _out, err = study.communicate(timeout=900)
+    print("\n".join(line for line in err.splitlines() if "disturbed" in line))
     assert study.returncode in (0, 1), err
     rows = _rows(db)
     during = [r for r in rows if r[3] is not None and r[4] >= hog_from and r[5] <= hog_to]

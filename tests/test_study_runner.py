@@ -272,7 +272,7 @@ def test_spec_json_records_definition_sessions_and_block_seeds(tmp_path: Path) -
 
     from gilwatt.study.matrix import canonical_json
 
-    rest = {k: v for k, v in spec.items() if k not in ("sessions", "schedule")}
+    rest = {k: v for k, v in spec.items() if k not in ("sessions", "schedule", "quality")}
     assert hashlib.sha256(canonical_json(rest).encode()).hexdigest() == record.spec_hash
 
 

@@ -21,7 +21,7 @@ from gilwatt.errors import ConfigError, GilwattError, StoreError
 from gilwatt.modes import interpreter_slot
 from gilwatt.profiler import ProfileRequest, ProfileResult
 from gilwatt.store import Store
-from gilwatt.study import cpus, machine, sequential
+from gilwatt.study import cpus, machine, sequential, watch
 from gilwatt.study.gates import RunFacts, Verdict, judge
 from gilwatt.study.ledger import FINAL_STATUSES, Ledger
 from gilwatt.study.matrix import (
@@ -151,11 +151,13 @@ class _Runner:
         self.replicate_s: list[float] = []  # wall time of each replicate run in this session
         self.stopped = ""  # why an adaptive study stopped
         self.allowed = cpus.allowed_cpus()
+        self.partial = False  # only some runs (a cluster worker's block): no study-wide checks
 
     def only(self, keys: set[str]) -> None:
         self.planned = [r for r in self.planned if r.run_key in keys]
         self.keys = {r.run_key for r in self.planned}
         self.total = len(self.planned)
+        self.partial = True
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -166,6 +168,7 @@ class _Runner:
         block = 1
         while block <= self._last_block():
             self._replicate(block)
+            self._watch(block)
             looks = self._adaptive() and block == self._last_block() and block >= FIRST_LOOK
             if looks and not self._look(block):
                 break
@@ -207,6 +210,21 @@ class _Runner:
                 self.sleep(self.study.spec.cooldown_ns / 1e9)
         self.replicate_s.append(time.monotonic() - began)
 
+    def _watch(self, block: int) -> None:
+        """Record the bimodal cells and the sentinel's drift after replicate ``block`` (once;
+        not on a cluster worker, which holds only its own blocks)."""
+        doc = self.ledger.study(self.study_id).spec
+        earlier = watch.recorded(doc)
+        if self.partial or block in earlier:
+            return
+        regions = {name: w.region for name, w in self.study.workloads.items()}
+        name = SENTINEL_CELL.workload
+        sentinel = (name, self._workload(name).region) if self.study.spec.sentinel else None
+        found = watch.check(self.store, self.study_id, regions, sentinel)
+        for line in watch.notes(found, earlier, block):
+            self.note(line)
+        self.ledger.update_spec(self.study_id, watch.record(doc, block, found))
+
     def _look(self, block: int) -> bool:
         """The interim analysis after replicate ``block`` (recorded, so never taken twice);
         plan the next replicate unless the study stops here. False: stop."""
@@ -219,22 +237,9 @@ class _Runner:
             budget_left = None
             if spec.budget_ns:
                 budget_left = spec.budget_ns / 1e9 - (time.monotonic() - self.started)
-            regions = {name: w.region for name, w in self.study.workloads.items()}
-            bimodal = sequential.bimodal_cells(
-                self.store.study_region_walls(self.study_id), regions
-            )
+            seen = watch.recorded(record.spec).get(block, watch.ReplicateQuality())
             flagged = {c for x in looks for c in x.bimodal}
-            new = [c for c in bimodal if c not in flagged]
-            for cell in new:
-                self.note(f"{cell}: bimodal (max/min {bimodal[cell]:.2f} within the mode)")
-            sentinel = self.store.study_region_walls(self.study_id, status="sentinel")
-            name = SENTINEL_CELL.workload
-            found = sequential.drift(sentinel, name, self._workload(name).region)
-            for mode, (change, p) in found.items():
-                self.note(
-                    f"sentinel on {mode}: {change:+.0%} over {block} replicates (trend p={p:.3f}); "
-                    "the machine changed during the study"
-                )
+            new = [c for c in seen.bimodal if c not in flagged]
             look_fn = self.look_fn
             alpha, verdicts, stop = sequential.interim(
                 block, spec.max_reps, looks, lambda a: look_fn(self.study_id, a),
