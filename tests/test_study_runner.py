@@ -5,8 +5,8 @@ gates, resume after Ctrl-C, adoption of orphaned runs, vanished interpreters, mi
 from __future__ import annotations
 
 import dataclasses
-import time
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -577,7 +577,9 @@ def test_a_budget_ended_study_spends_the_rest_of_alpha_at_its_last_look(
         study, db, profile_fn=ScriptedProfiler(ten_seconds), probe_fn=probe,  # type: ignore[arg-type]
         sleep=lambda s: None, look_fn=looks,
     )  # fmt: skip
-    assert outcome.replicates == 4 and outcome.stopped == "the budget would not hold another replicate"
+    assert (
+        outcome.replicates == 4 and outcome.stopped == "the budget would not hold another replicate"
+    )
     first, second = sequential.spent_by(0.3), sequential.spent_by(0.4) - sequential.spent_by(0.3)
     # the data alone did not stop it at replicate 4; the final analysis gets all that is left
     assert calls == [

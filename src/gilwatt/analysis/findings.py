@@ -270,7 +270,9 @@ def plan_line(context: Context) -> str:
     if context.plan_alpha is None:
         return ""
     after = f" (after replicate {context.plan_replicate})" if context.plan_replicate else ""
-    spent = "" if context.plan_spent is None else f", {context.plan_spent:.3g} of {ALPHA:g} spent in all"
+    spent = ""
+    if context.plan_spent is not None:
+        spent = f", {context.plan_spent:.3g} of {ALPHA:g} spent in all"
     return (
         f"decisions at alpha {context.plan_alpha:.3g}: the last look{after} of the study's "
         f"alpha-spending plan{spent}"

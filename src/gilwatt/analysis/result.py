@@ -12,6 +12,7 @@ from gilwatt.analysis.dataset import StudyData, load_study, open_readonly
 from gilwatt.analysis.energy_time import EnergyTime, analyse_energy_time
 from gilwatt.analysis.findings import Context, Finding, findings
 from gilwatt.analysis.metrics import METRICS, RATIO_COLUMNS
+from gilwatt.analysis.quality import RunQuality, run_quality
 from gilwatt.analysis.scaling import ScalingCurve, scaling_curves
 from gilwatt.store import Store
 
@@ -25,6 +26,7 @@ class CompareResult:
     energy_time: EnergyTime
     findings: list[Finding]
     context: Context
+    quality: RunQuality | None = None  # analysis/quality.py; None: not read
 
     @property
     def data(self) -> StudyData:
@@ -51,7 +53,8 @@ def compare_study(
     et = analyse_energy_time(data.runs)
     name = source if isinstance(source, str | Path) else "(connection)"
     found = findings(analysis, et, curves, context=context)
-    return CompareResult(str(name), metric, analysis, curves, et, found, context)
+    quality = run_quality(source, data.study.study_id)
+    return CompareResult(str(name), metric, analysis, curves, et, found, context, quality)
 
 
 def study_context(source: str | Path | Store, study_id: int) -> Context:

@@ -20,6 +20,7 @@ from gilwatt.analysis import stats
 from gilwatt.analysis.compare import CellStats, Comparison
 from gilwatt.analysis.findings import Finding, context_lines
 from gilwatt.analysis.metrics import METRICS
+from gilwatt.analysis.quality import quality_lines
 from gilwatt.analysis.result import CompareResult
 from gilwatt.analysis.scaling import Fit
 from gilwatt.units import MISSING, format_fixed
@@ -395,6 +396,8 @@ def render_text(result: CompareResult) -> str:
         "== findings: the paper's claims vs this study ==",
         *finding_lines(result.findings),
     ]
+    if result.quality is not None:
+        lines += ["", "== run quality ==", *quality_lines(result.quality)]
     headers, rows = excluded_rows(result)
     lines += ["", f"== excluded runs ({len(rows)}) =="]
     lines += text_table(headers, rows, numeric_from=len(headers)) if rows else ["none"]
@@ -413,6 +416,8 @@ def render_markdown(result: CompareResult) -> str:
         if f.estimand:
             lines.append(f"   estimand: {f.estimand} (unit: {f.unit})")
         lines.extend(f"   - {e}" for e in f.evidence if not e.startswith("stability:"))
+    if result.quality is not None:
+        lines += ["", "## run quality", "", *(f"- {q}" for q in quality_lines(result.quality))]
     headers, rows = excluded_rows(result)
     lines += ["", f"## excluded runs ({len(rows)})", ""]
     lines += markdown_table(headers, rows, numeric_from=len(headers)) if rows else ["none"]
@@ -551,6 +556,7 @@ def to_json_dict(result: CompareResult) -> dict[str, Any]:
         "context": asdict(result.context),
         "findings": findings_json,
         "findings_by_host": {host_name: findings_json},
+        "run_quality": result.quality.to_json() if result.quality is not None else None,
         "excluded": [
             {
                 "run_key": r.run_key,

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from gilwatt.analysis.dataset import StudyData
     from gilwatt.analysis.energy_time import EnergyTime
     from gilwatt.analysis.findings import Context, Finding
+    from gilwatt.analysis.quality import RunQuality
     from gilwatt.analysis.scaling import ScalingCurve
     from gilwatt.store import Store
 
@@ -35,6 +36,7 @@ class StudyView:
     source: str = ""  # where the study was read from
     gaps: list[str] = field(default_factory=list)
     context: Context | None = None
+    quality: RunQuality | None = None  # analysis/quality.py
 
 
 def build_study_view(
@@ -82,16 +84,19 @@ def load_study_view(store: Store, study_id: int | None, *, store_path: str = "")
         mode = mode_of.get(info.run_id)
         if mode is not None and info.interpreter is not None:
             interpreters.setdefault(mode, info.interpreter)
+    from gilwatt.analysis.quality import run_quality
     from gilwatt.analysis.result import study_context
 
     context = study_context(store, data.study.study_id)
-    return build_study_view(
+    view = build_study_view(
         data,
         hosts=list(hosts.values()),
         interpreters=interpreters,
         source=store_path,
         context=context,
     )
+    view.quality = run_quality(store, data.study.study_id)
+    return view
 
 
 def find_gaps(data: StudyData) -> list[str]:

@@ -75,7 +75,9 @@ def _last_look(conn: sqlite3.Connection, study_id: int) -> tuple[float, float, f
     row = conn.execute("SELECT spec_json FROM studies WHERE study_id = ?", (study_id,)).fetchone()
     try:
         looks = json.loads(row[0] or "{}").get("looks") if row else None
-        last = looks[-1] if isinstance(looks, list) and looks else None
+        if not isinstance(looks, list) or not looks:
+            return None
+        last = looks[-1]
         found = (float(last["alpha"]), float(last["replicate"]), float(last["spent"]))
     except (ValueError, TypeError, KeyError, AttributeError):
         return None
