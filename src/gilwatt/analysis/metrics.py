@@ -56,6 +56,8 @@ METRICS: dict[str, MetricSpec] = {
         MetricSpec("cpu_sys_s", "sys", "system CPU time", "s", 1.0),
         MetricSpec("energy_j", "energy", "energy", "J", 1.0),
         MetricSpec("power_w", "power", "average power", "W", 1.0),
+        # derived after loading, never stored: analysis/idle.py
+        MetricSpec("energy_net_j", "net-energy", "energy net of the idle baseline", "J", 1.0),
         MetricSpec("peak_rss_bytes", "rss", "peak RSS", "MiB", 2**20),
         MetricSpec("run_maxrss_bytes", "maxrss", "peak RSS of the run (wait4)", "MiB", 2**20),
         MetricSpec("peak_vms_bytes", "vms", "peak VMS", "MiB", 2**20),

@@ -19,6 +19,7 @@ from typing import Any
 from gilwatt.analysis import stats
 from gilwatt.analysis.compare import CellStats, Comparison
 from gilwatt.analysis.findings import Finding, context_lines
+from gilwatt.analysis.idle import NET, idle_lines
 from gilwatt.analysis.metrics import METRICS
 from gilwatt.analysis.quality import quality_lines
 from gilwatt.analysis.result import CompareResult
@@ -117,7 +118,7 @@ def family_rows(
     metric = result.metric
     spec = METRICS[metric]
     unit = f" {spec.unit}" if spec.unit else ""
-    others = [m for m in TABLE_RATIOS if m != metric]
+    others = [m for m in (*TABLE_RATIOS, *_net(result)) if m != metric]
     headers = [
         "workload",
         "params",
@@ -158,6 +159,11 @@ def family_rows(
             ]
         )
     return headers, rows
+
+
+def _net(result: CompareResult) -> tuple[str, ...]:
+    """The energy net of idle column, when the study measured idle baselines."""
+    return (NET,) if any(r.metrics.get(NET) is not None for r in result.data.valid_runs) else ()
 
 
 def scaling_rows(result: CompareResult) -> tuple[list[str], list[list[str]]]:
@@ -310,7 +316,7 @@ def energy_lines(result: CompareResult) -> list[str]:
         out.append(
             f"power = {num(p.intercept)} W + {num(p.slope)} W/core × util, R² {num(p.r2)}{change}"
         )
-    return out
+    return out + idle_lines(result.data, result.idle)
 
 
 def _stability(f: Finding) -> str:
@@ -556,6 +562,7 @@ def to_json_dict(result: CompareResult) -> dict[str, Any]:
         "context": asdict(result.context),
         "findings": findings_json,
         "findings_by_host": {host_name: findings_json},
+        "idle_baselines": [asdict(b) for b in result.idle],
         "run_quality": result.quality.to_json() if result.quality is not None else None,
         "excluded": [
             {

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from gilwatt.analysis.dataset import StudyData
     from gilwatt.analysis.energy_time import EnergyTime
     from gilwatt.analysis.findings import Context, Finding
+    from gilwatt.analysis.idle import IdleBaseline
     from gilwatt.analysis.quality import RunQuality
     from gilwatt.analysis.scaling import ScalingCurve
     from gilwatt.store import Store
@@ -37,6 +38,7 @@ class StudyView:
     gaps: list[str] = field(default_factory=list)
     context: Context | None = None
     quality: RunQuality | None = None  # analysis/quality.py
+    idle: list[IdleBaseline] = field(default_factory=list)  # analysis/idle.py
 
 
 def build_study_view(
@@ -74,8 +76,11 @@ def build_study_view(
 def load_study_view(store: Store, study_id: int | None, *, store_path: str = "") -> StudyView:
     """Read study ``study_id`` (the newest when None) from an open store and analyse it."""
     from gilwatt.analysis.dataset import load_study
+    from gilwatt.analysis.idle import add_net_energy, read_idle
 
     data = load_study(store, study_id)
+    idle = read_idle(store, data.study.study_id)
+    add_net_energy(data, idle)  # derived, never stored
     hosts: dict[str, HostInfo] = {}
     interpreters: dict[str, InterpreterInfo] = {}
     mode_of = {r.run_id: r.mode for r in data.runs if r.run_id is not None}
@@ -96,6 +101,7 @@ def load_study_view(store: Store, study_id: int | None, *, store_path: str = "")
         context=context,
     )
     view.quality = run_quality(store, data.study.study_id)
+    view.idle = idle
     return view
 
 

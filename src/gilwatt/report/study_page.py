@@ -7,6 +7,7 @@ from collections import Counter
 
 from gilwatt.report import escape, fmt
 from gilwatt.report.advice_section import advice_section
+from gilwatt.report.energy_net_section import energy_net_section
 from gilwatt.report.html import Page, definition_list, table
 from gilwatt.report.quality_section import quality_section
 from gilwatt.report.study_charts import energy_time, fixed_params, forest, memory, scaling
@@ -37,6 +38,7 @@ def render_study_page(view: StudyView) -> str:
     for family in families:
         _family_section(page, view, family)
     energy_time(page, view)
+    page.add(energy_net_section(view))
     page.add(_gaps_and_exclusions(view))
     page.add(quality_section(view.quality))
     page.add(_all_runs(view))

@@ -249,6 +249,16 @@ class StoreStudies:
         )
         return {int(r[0]) for r in rows}
 
+    def idle_baselines(self, study_id: int) -> dict[int, tuple[int, int, str]]:
+        """block -> (duration_ns, energy_uj, source) of the study's idle baselines (the last
+        one of a block, if a resumed study measured it twice)."""
+        rows = self._conn.execute(
+            "SELECT block, duration_ns, energy_uj, source FROM idle_baselines"
+            " WHERE study_id = ? ORDER BY t_ns",
+            (study_id,),
+        )
+        return {int(r[0]): (int(r[1]), int(r[2]), str(r[3] or "")) for r in rows}
+
     # -- machine state around study runs -------------------------------------------------------
 
     def add_run_machine(self, run_id: int, row: Sequence[float | int | None]) -> None:
