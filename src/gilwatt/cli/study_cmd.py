@@ -78,6 +78,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="DURATION",
         help="with --reps auto: start no replicate that would end after this much study time, e.g. 10min",
     )
+    parser.add_argument(
+        "--no-calibrate",
+        action="store_true",
+        help="with --reps auto and a budget: keep the suite's sizes even when a workload's first "
+        "block takes over 3x its share of the budget (default: halve its work 1-3 times)",
+    )
     parser.add_argument("--workloads", metavar="LIST", help="only these workloads of the suite")
     parser.add_argument(
         "--pin",
@@ -239,6 +245,8 @@ def _replicate_flags(spec: StudySpec, args: argparse.Namespace) -> StudySpec:
         spec = spec.override("--max-reps", max_reps=args.max_reps)
     if getattr(args, "budget", None) is not None:
         spec = spec.override("--budget", budget_ns=parse_duration_ns(args.budget, "--budget"))
+    if getattr(args, "no_calibrate", False):
+        spec = spec.override("--no-calibrate", calibrate=False)
     return spec
 
 

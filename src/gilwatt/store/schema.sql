@@ -230,7 +230,7 @@ CREATE TABLE IF NOT EXISTS study_runs (
     workers     INTEGER NOT NULL,
     mode        TEXT NOT NULL,      -- gil|ft|ft-gil
     interpreter TEXT NOT NULL,
-    status      TEXT NOT NULL,      -- pending|done|invalid|failed|skipped|priming|disturbed|sentinel
+    status      TEXT NOT NULL,      -- pending|done|invalid|failed|skipped|priming|disturbed|sentinel|calibration
     reason      TEXT NOT NULL DEFAULT '',
     run_id      INTEGER REFERENCES runs(run_id),
     PRIMARY KEY (study_id, run_key)

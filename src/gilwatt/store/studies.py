@@ -20,10 +20,11 @@ from gilwatt.errors import StoreError
 from gilwatt.store.schema import create_run_machine
 
 # priming: a discarded warm-up run; disturbed: foreign load during the run (it is rerun);
-# sentinel: the fixed-work run of each replicate that shows drift.
+# sentinel: the fixed-work run of each replicate that shows drift; calibration: a run at a
+# size the study scaled down to its budget (study/calibrate.py).
 # The analysis counts only "done".
 STUDY_RUN_FINAL_STATUSES = (
-    "done", "invalid", "failed", "skipped", "priming", "disturbed", "sentinel",
+    "done", "invalid", "failed", "skipped", "priming", "disturbed", "sentinel", "calibration",
 )  # fmt: skip
 STUDY_RUN_STATUSES = ("pending", *STUDY_RUN_FINAL_STATUSES)
 

@@ -119,6 +119,7 @@ class ResolvedStudy:
             "reps": "auto" if self.spec.reps_auto else self.spec.reps,
             "max_reps": self.spec.max_reps,
             "budget_ns": self.spec.budget_ns,
+            "calibrate": self.spec.calibrate,
             "cooldown_ns": self.spec.cooldown_ns,
             "idle_baseline_ns": self.spec.idle_baseline_ns,
             "timeout_s": self.spec.timeout_s,

@@ -13,7 +13,7 @@ import fcntl
 import os
 import time
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import astuple
+from dataclasses import astuple, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -21,13 +21,14 @@ from gilwatt.errors import ConfigError, GilwattError, StoreError
 from gilwatt.modes import interpreter_slot
 from gilwatt.profiler import ProfileRequest, ProfileResult
 from gilwatt.store import Store
-from gilwatt.study import cpus, machine, sequential, watch
+from gilwatt.study import calibrate, cpus, machine, sequential, watch
 from gilwatt.study.gates import RunFacts, Verdict, judge
 from gilwatt.study.ledger import FINAL_STATUSES, Ledger
 from gilwatt.study.matrix import (
     PRIMING_SUFFIX,
     SENTINEL_CELL,
     SENTINEL_SUFFIX,
+    Cell,
     PlannedRun,
     block_seed,
     plan,
@@ -79,6 +80,8 @@ def run_study(
             session = open_session(
                 ledger, study, store_path, force_new=force_new, usable_cpus=usable_cpus
             )
+            done = calibrate.recorded(session.record.spec)  # sizes calibrated earlier
+            study = replace(study, cells=calibrate.apply(study.cells, done))
             runner = _Runner(
                 study, store, ledger, session, store_path, on_event, profile_fn, probe_fn, sleep
             )
@@ -152,6 +155,7 @@ class _Runner:
         self.stopped = ""  # why an adaptive study stopped
         self.allowed = cpus.allowed_cpus()
         self.partial = False  # only some runs (a cluster worker's block): no study-wide checks
+        self.block_s: dict[Cell, float] = {}  # replicate 1's blocks, for calibration
 
     def only(self, keys: set[str]) -> None:
         self.planned = [r for r in self.planned if r.run_key in keys]
@@ -168,6 +172,8 @@ class _Runner:
         block = 1
         while block <= self._last_block():
             self._replicate(block)
+            if block == 1 and self._calibrate():
+                self._replicate(block)  # the calibrated cells' first replicate
             self._watch(block)
             looks = self._adaptive() and block == self._last_block() and block >= FIRST_LOOK
             if looks and not self._look(block):
@@ -209,6 +215,38 @@ class _Runner:
             if self.study.spec.cooldown_ns and self._pending_count():
                 self.sleep(self.study.spec.cooldown_ns / 1e9)
         self.replicate_s.append(time.monotonic() - began)
+
+    def _calibrate(self) -> bool:
+        """After replicate 1 of an auto study with a budget: scale down the workloads whose
+        block took over 3x its share (study/calibrate.py), once. True: cells changed."""
+        spec = self.study.spec
+        doc = self.ledger.study(self.study_id).spec
+        if not (spec.reps_auto and spec.budget_ns and spec.calibrate) or self.partial:
+            return False
+        if "calibration" in doc or not self.block_s:
+            return False  # decided in an earlier session (or replicate 1 ran there)
+        found = calibrate.decide(self.block_s, self.study.cells, spec.budget_ns / 1e9)
+        self.ledger.update_spec(self.study_id, calibrate.record(doc, found))
+        if not found:
+            return False
+        rows = self.ledger.rows(self.study_id)
+        for c in found:
+            self.note(f"calibrated to the budget: {c.describe()}")
+        gone = set(calibrate.retired(rows, found))
+        for key in gone:
+            self.ledger.set_status(self.study_id, key, calibrate.STATUS, "old size: calibrated")
+        self.study = replace(self.study, cells=calibrate.apply(self.study.cells, found))
+        after = max((r.position for r in rows if r.block == 1), default=0)
+        runs = calibrate.replanned(
+            self.study.cells, spec.modes, spec.seed, self._last_block(), {r.run_key for r in rows},
+            after, priming=spec.priming, sentinel=spec.sentinel,
+        )  # fmt: skip
+        self.ledger.plan(self.study_id, runs, lambda m: self.executables[interpreter_slot(m)])
+        kept = [r for r in self.planned if r.run_key not in gone]
+        self.planned = sorted([*kept, *runs], key=lambda r: (r.block, r.position))
+        self.keys.update(r.run_key for r in runs)
+        self.total += len(runs)
+        return True
 
     def _watch(self, block: int) -> None:
         """Record the bimodal cells and the sentinel's drift after replicate ``block`` (once;
@@ -409,13 +447,13 @@ class _Runner:
         if verdict.status not in ("done", "priming", "sentinel", "disturbed"):
             for text in dict.fromkeys(warnings):
                 self.note(f"{planned.run_key}: {text}")
+        duration_s = time.monotonic() - began
         self.emit(
-            "run-end",
-            run=planned,
-            status=verdict.status,
-            reason=verdict.reason,
-            duration_s=time.monotonic() - began,
-        )
+            "run-end", run=planned, status=verdict.status, reason=verdict.reason,
+            duration_s=duration_s,
+        )  # fmt: skip
+        if planned.block == 1 and not (planned.priming or planned.sentinel):
+            self.block_s[planned.cell] = self.block_s.get(planned.cell, 0.0) + duration_s
         if verdict.status == "disturbed":
             self._rerun(planned)
         if gone:

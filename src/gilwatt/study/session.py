@@ -18,6 +18,7 @@ from typing import Any
 
 from gilwatt import __version__
 from gilwatt.errors import StudyMismatch
+from gilwatt.study import calibrate
 from gilwatt.study.ledger import Ledger, StudyRecord, StudyRunRow, describe_difference
 from gilwatt.study.matrix import (
     BLOCK_SEED_RULE,
@@ -66,8 +67,9 @@ def open_session(
         )
     reps = initial_reps(study, ledger.rows(record.study_id))
     spec_ = study.spec
+    cells = calibrate.apply(study.cells, calibrate.recorded(record.spec))  # as calibrated
     planned = plan(
-        study.cells, spec_.modes, reps, spec_.seed, priming=spec_.priming, sentinel=spec_.sentinel
+        cells, spec_.modes, reps, spec_.seed, priming=spec_.priming, sentinel=spec_.sentinel
     )
     spec = dict(record.spec)
     spec["sessions"] = [*spec.get("sessions", []), _session_entry(study, usable_cpus)]

@@ -42,6 +42,7 @@ TOP_KEYS = (
     "max_foreign_cpu",
     "max_reps",
     "budget",
+    "calibrate",
 )
 WORKLOAD_KEYS = ("params", "workers")
 
@@ -87,6 +88,7 @@ class StudySpec:
     reps_auto: bool = False  # reps = "auto": replicates until every claim is decided
     max_reps: int = DEFAULT_MAX_REPS  # the most replicates an auto study runs
     budget_ns: int = 0  # an auto study starts no replicate that would end beyond it (0: none)
+    calibrate: bool = True  # auto + budget: scale sizes down to the host (study/calibrate.py)
     origin: Origin = field(default_factory=lambda: Origin("(defaults)"), compare=False)
 
     def where(self, *keys: str, value: object = None) -> str:
@@ -187,7 +189,7 @@ class _SpecReader:
                 changes[attr] = self.duration((key,), data[key], allow_zero=True)
         if "interval" in data:
             changes["interval_ns"] = self.duration(("interval",), data["interval"], rates=True)
-        changes.update(self.flags(data, ("priming", "sentinel", "pin")))
+        changes.update(self.flags(data, ("priming", "sentinel", "pin", "calibrate")))
         if "max_foreign_cpu" in data:
             changes["max_foreign_cpu"] = self.cores(("max_foreign_cpu",), data["max_foreign_cpu"])
         if "timeout" in data:
