@@ -452,7 +452,7 @@ class _Runner:
             "run-end", run=planned, status=verdict.status, reason=verdict.reason,
             duration_s=duration_s,
         )  # fmt: skip
-        if planned.block == 1 and not (planned.priming or planned.sentinel):
+        if planned.block == 1 and not (planned.priming or planned.sentinel or planned.attempt):
             self.block_s[planned.cell] = self.block_s.get(planned.cell, 0.0) + duration_s
         if verdict.status == "disturbed":
             self._rerun(planned)
