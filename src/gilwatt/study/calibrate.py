@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from gilwatt.store.studies import StudyRunRow
+from gilwatt.study.ledger import Ledger
 from gilwatt.study.matrix import SENTINEL_SUFFIX, Cell, PlannedRun, replicate
+from gilwatt.study.resolve import ResolvedStudy
 from gilwatt.study.sequential import FIRST_LOOK
 
 OVER_SHARE = 3.0  # a block above this many shares is calibrated
@@ -200,3 +202,47 @@ def replanned(
             fresh = [replace(r, position=block1_after + 1 + i) for i, r in enumerate(fresh)]
         out += fresh
     return out
+
+
+@dataclass(frozen=True)
+class Replan:
+    """What calibration changed: the calibrations, the study's cells as calibrated, the
+    old-size runs retired (status ``calibration``) and the runs added."""
+
+    calibrations: list[Calibration]
+    cells: tuple[Cell, ...]
+    gone: set[str]
+    runs: list[PlannedRun]
+
+
+def after_first_replicate(
+    ledger: Ledger,
+    study_id: int,
+    study: ResolvedStudy,
+    block_s: Mapping[Cell, float],
+    blocks: int,
+    executable_of: Callable[[str], str],
+) -> Replan | None:
+    """Decide the calibration once (recorded in the spec, even when nothing changes) from
+    replicate 1's blocks, retire the old-size runs and plan the new ones in the ledger.
+    None: nothing changed, decided earlier, or replicate 1 ran in an earlier session."""
+    doc = ledger.study(study_id).spec
+    if "calibration" in doc or not block_s:
+        return None
+    spec = study.spec
+    found = decide(block_s, study.cells, spec.budget_ns / 1e9)
+    ledger.update_spec(study_id, record(doc, found))
+    if not found:
+        return None
+    rows = ledger.rows(study_id)
+    gone = set(retired(rows, found))
+    for key in gone:
+        ledger.set_status(study_id, key, STATUS, "old size: calibrated to the budget")
+    cells = apply(study.cells, found)
+    after = max((r.position for r in rows if r.block == 1), default=0)
+    runs = replanned(
+        cells, spec.modes, spec.seed, blocks, {r.run_key for r in rows}, after,
+        priming=spec.priming, sentinel=spec.sentinel,
+    )  # fmt: skip
+    ledger.plan(study_id, runs, executable_of)
+    return Replan(found, cells, gone, runs)

@@ -220,32 +220,21 @@ class _Runner:
         """After replicate 1 of an auto study with a budget: scale down the workloads whose
         block took over 3x its share (study/calibrate.py), once. True: cells changed."""
         spec = self.study.spec
-        doc = self.ledger.study(self.study_id).spec
         if not (spec.reps_auto and spec.budget_ns and spec.calibrate) or self.partial:
             return False
-        if "calibration" in doc or not self.block_s:
-            return False  # decided in an earlier session (or replicate 1 ran there)
-        found = calibrate.decide(self.block_s, self.study.cells, spec.budget_ns / 1e9)
-        self.ledger.update_spec(self.study_id, calibrate.record(doc, found))
-        if not found:
-            return False
-        rows = self.ledger.rows(self.study_id)
-        for c in found:
-            self.note(f"calibrated to the budget: {c.describe()}")
-        gone = set(calibrate.retired(rows, found))
-        for key in gone:
-            self.ledger.set_status(self.study_id, key, calibrate.STATUS, "old size: calibrated")
-        self.study = replace(self.study, cells=calibrate.apply(self.study.cells, found))
-        after = max((r.position for r in rows if r.block == 1), default=0)
-        runs = calibrate.replanned(
-            self.study.cells, spec.modes, spec.seed, self._last_block(), {r.run_key for r in rows},
-            after, priming=spec.priming, sentinel=spec.sentinel,
+        found = calibrate.after_first_replicate(
+            self.ledger, self.study_id, self.study, self.block_s, self._last_block(),
+            lambda mode: self.executables[interpreter_slot(mode)],
         )  # fmt: skip
-        self.ledger.plan(self.study_id, runs, lambda m: self.executables[interpreter_slot(m)])
-        kept = [r for r in self.planned if r.run_key not in gone]
-        self.planned = sorted([*kept, *runs], key=lambda r: (r.block, r.position))
-        self.keys.update(r.run_key for r in runs)
-        self.total += len(runs)
+        if found is None:
+            return False
+        for c in found.calibrations:
+            self.note(f"calibrated to the budget: {c.describe()}")
+        self.study = replace(self.study, cells=found.cells)
+        kept = [r for r in self.planned if r.run_key not in found.gone]
+        self.planned = sorted([*kept, *found.runs], key=lambda r: (r.block, r.position))
+        self.keys.update(r.run_key for r in found.runs)
+        self.total += len(found.runs)
         return True
 
     def _watch(self, block: int) -> None:
