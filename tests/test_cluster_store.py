@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from gilwatt.store import Store
-from gilwatt.study.cluster import block_units, host_study, store_block, wanted_pair
+from gilwatt.study.hostplan import block_units, host_study, wanted_pair
+from gilwatt.study.hoststate import store_block
 from gilwatt.study.ledger import Ledger
 from gilwatt.study.remote import BlockTask, _run_locked, describe
 from gilwatt.study.resolve import resolve_study

@@ -72,7 +72,8 @@ def workload_files(study: ResolvedStudy) -> tuple[dict[str, bytes], tuple[str, .
 def run(
     args: argparse.Namespace, study: ResolvedStudy, store_path: Path, report_path: Path | None
 ) -> int:
-    from gilwatt.study.cluster import ClusterOptions, run_cluster_study
+    from gilwatt.study.cluster import run_cluster_study
+    from gilwatt.study.scheduler import ClusterOptions
 
     options = ClusterOptions(
         address=args.scheduler,

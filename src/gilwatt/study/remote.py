@@ -12,6 +12,7 @@ Nothing here needs the client's files: the spec travels pickled, user workload f
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import tempfile
 import time
@@ -58,9 +59,11 @@ class HostFacts:
     executables: Mapping[str, str]  # slot -> path; empty when there is no matching pair
     checksums: Mapping[str, str]  # slot -> sha256 of the executable
     problem: str = ""  # why this host cannot run the study ('' when it can)
+    memory_limit_bytes: int = 0  # the worker's explicit --memory-limit (0: none, or Dask's auto)
 
     def descriptor(self) -> dict[str, Any]:
         """The host as a study definition names it (stable across sessions)."""
+        limit = {"memory_limit_bytes": self.memory_limit_bytes} if self.memory_limit_bytes else {}
         return {
             "fingerprint": self.fingerprint,
             "hostname": self.hostname,
@@ -68,6 +71,7 @@ class HostFacts:
             "logical_cpus": self.logical_cpus,
             "usable_cpus": self.usable_cpus,
             "memory_bytes": self.memory_bytes,
+            **limit,
             "interpreters": {s: {"executable": e, "sha256": self.checksums.get(s, "")}
                              for s, e in sorted(self.executables.items())},
         }  # fmt: skip
@@ -115,6 +119,20 @@ def worker_address() -> str:
         return "local"
 
 
+def explicit_memory_limit() -> int:
+    """This worker's memory limit if one was given (``dask worker --memory-limit``); 0 for
+    none or Dask's automatic one (a share of the memory per thread, not what one run may use)."""
+    distributed = importlib.import_module("distributed")
+    try:
+        worker = distributed.get_worker()
+    except ValueError:  # called outside a worker
+        return 0
+    limit = worker.memory_manager.memory_limit
+    parse = importlib.import_module("distributed.worker_memory").parse_memory_limit
+    auto = parse("auto", worker.state.nthreads, logger=logging.getLogger(__name__))
+    return int(limit) if limit and limit != auto else 0
+
+
 def this_host() -> tuple[HostInfo, str]:
     host = hostinfo.collect()
     return host, host_fingerprint(host)
@@ -126,7 +144,7 @@ def describe(wanted: PairWanted) -> HostFacts:
     usable = hostinfo.usable_cpus(host.logical_cpus, host.extra)
     facts = HostFacts(
         worker_address(), __version__, fp, host.hostname, host.cpu_model, host.logical_cpus,
-        usable, host.memory_bytes, {}, {},
+        usable, host.memory_bytes, {}, {}, memory_limit_bytes=explicit_memory_limit(),
     )  # fmt: skip
     pair, problem = find_pair(wanted)
     if pair is None:
@@ -161,10 +179,14 @@ def find_pair(wanted: PairWanted) -> tuple[tuple[Any, Any] | None, str]:
 
 
 def provision_pair(version: str) -> str:
-    """Build the pair of ``version`` on this host (``--provision-workers``); what was done."""
+    """Build the pair of ``version`` on this host (``--provision-workers``); what was done
+    (nothing when the host's cache has the pair)."""
     from gilwatt.interpreters import provision
 
-    gil, ft = provision(version)
+    kinds: list[str] = []
+    gil, ft = provision(version, progress=lambda event: kinds.append(event.step))
+    if kinds[:1] == ["done"]:
+        return f"the pair was already provisioned ({gil.executable}, {ft.executable})"
     return f"provisioned {gil.executable} and {ft.executable}"
 
 
