@@ -84,6 +84,8 @@ def run(
     # Dask's own logger prints a traceback when the scheduler goes away; gilwatt's one line
     # (lost the Dask scheduler ... run the same command again) says what to do instead.
     logging.getLogger("distributed").setLevel(logging.CRITICAL)
+    from gilwatt.cli.study_cmd import _look_fn
+
     progress = ClusterProgress(sys.stderr)
     try:
         outcome = run_cluster_study(
@@ -94,6 +96,7 @@ def run(
             on_event=progress,
             on_warning=lambda line: print(f"gilwatt: warning: {line}", file=sys.stderr),
             files=workload_files(study),
+            look_fn=_look_fn(store_path),
         )
     except KeyboardInterrupt:
         progress.status.clear()
@@ -133,6 +136,8 @@ class ClusterProgress:
             self.status.line(f"   note: {event.message}")
         elif event.kind == "start":
             self.status.line(f"gilwatt study on {event.host}: {event.message}")
+        elif event.kind == "look":
+            self.status.line(f"{where} {event.message}")
         elif event.kind == "block":
             self.status.show(f"{where} {event.message}{eta}")
         elif event.kind == "run-end" and event.run is not None:
@@ -158,6 +163,8 @@ def print_outcome(outcome: ClusterOutcome, out: TextIO) -> None:
             f"{host.blocks_done} blocks in {_duration(host.elapsed_s)}",
             file=out,
         )
+        if host.stopped:
+            print(f"  stopped: {host.stopped}", file=out)
         for line in host.lost:
             print(f"  not done: {line}", file=out)
     print(

@@ -32,12 +32,19 @@ from gilwatt.study.hostplan import (
     open_host_session,
     wanted_pair,
 )
-from gilwatt.study.hoststate import HostOutcome, HostState, Unit, store_block
+from gilwatt.study.hoststate import (
+    HostOutcome,
+    HostState,
+    Unit,
+    look_and_extend,
+    look_line,
+    store_block,
+)
 from gilwatt.study.ledger import FINAL_STATUSES, Ledger
 from gilwatt.study.progress import EventFn, StudyEvent
 from gilwatt.study.remote import BlockResult, BlockTask, HostFacts
 from gilwatt.study.resolve import ResolvedStudy
-from gilwatt.study.runner import _lock_store
+from gilwatt.study.runner import LookFn, _lock_store
 from gilwatt.study.scheduler import ClusterOptions, connect, dask, live_workers, lost
 from gilwatt.study.survey import NO_ANSWER, eligible, survey
 
@@ -66,9 +73,12 @@ def run_cluster_study(
     force_new: bool = False,
     on_event: EventFn | None = None,
     on_warning: Callable[[str], None] | None = None,
-    files: tuple[dict[str, bytes], Unit] = ({}, ()),
+    files: tuple[dict[str, bytes], tuple[str, ...]] = ({}, ()),
+    look_fn: LookFn | None = None,
 ) -> ClusterOutcome:
-    """Run (or resume) ``study`` on every eligible host of the cluster; see the module docstring."""
+    """Run (or resume) ``study`` on every eligible host of the cluster; see the module docstring.
+    ``look_fn`` as for the local runner: with ``--reps auto`` each host's study takes its own
+    looks and stops on its own (without it, its first three replicates)."""
     emit = on_event or (lambda event: None)
     warn = on_warning or (lambda line: None)
     started = time.monotonic()
@@ -83,6 +93,7 @@ def run_cluster_study(
                 hint="Start one per host: dask worker ADDRESS --nthreads 1",
             ) from None
         run = _ClusterRun(client, study, store_path, options, emit, warn, files)
+        run.look_fn = look_fn
         return run.go(force_new, started)
     finally:
         with contextlib.suppress(Exception):
@@ -98,7 +109,7 @@ class _ClusterRun:
         options: ClusterOptions,
         emit: EventFn,
         warn: Callable[[str], None],
-        files: tuple[dict[str, bytes], Unit],
+        files: tuple[dict[str, bytes], tuple[str, ...]],
     ) -> None:
         self.client, self.study, self.store_path, self.options = client, study, store_path, options
         self.emit_fn, self.warn, self.files = emit, warn, files
@@ -110,6 +121,7 @@ class _ClusterRun:
         self.launched = 0
         self.tag = uuid.uuid4().hex[:8]
         self.describe_tries: dict[str, int] = {}
+        self.look_fn: LookFn | None = None
 
     # -- workers and hosts ----------------------------------------------------------------
 
@@ -187,11 +199,11 @@ class _ClusterRun:
                 ledger = Ledger(store)
                 self.plan_hosts(force_new, ledger)
                 for host in self.hosts.values():
-                    host.done = host.total - self._pending(ledger, host)
+                    host.done = host.total - host.pending(ledger)
                     self.emit("start", host, message=f"{host.total} runs, {host.done} already finished "
                               f"({host.facts.usable_cpus} usable CPUs, {len(host.workers)} worker(s))")  # fmt: skip
                 self._loop(store, ledger)
-                outcomes = [self._outcome(ledger, h) for h in self.hosts.values()]
+                outcomes = [h.outcome(ledger) for h in self.hosts.values()]
         finally:
             store.close()
         return ClusterOutcome(self.store_path, outcomes, self.skipped, self.launched,
@@ -201,7 +213,14 @@ class _ClusterRun:
         wait = dask().wait
         flight: Flight = {}
         silent_since: float | None = None
-        while any(h.units for h in self.hosts.values()) or flight:
+        while True:
+            for fp, host in self.hosts.items():
+                if fp not in flight and self.look_fn is not None:
+                    look = look_and_extend(store, ledger, host, self.look_fn, self.note)
+                    if look is not None:
+                        self.emit("look", host, message=look_line(look))
+            if not any(h.units for h in self.hosts.values()) and not flight:
+                break
             workers = self._workers_or_none()
             if workers is None:
                 silent_since = silent_since or time.monotonic()
@@ -211,18 +230,7 @@ class _ClusterRun:
                 continue
             silent_since = None
             self._adopt_new_workers(workers)
-            for fp, host in self.hosts.items():
-                if fp in flight:
-                    future, unit, worker, _began = flight[fp]
-                    if worker not in workers:  # died mid-block: only this block is lost
-                        with contextlib.suppress(Exception):
-                            future.cancel()
-                        del flight[fp]
-                        host.units.insert(0, unit)
-                        self.note(f"{host.name}: worker {worker} left during a block; "
-                                  "the block runs again on this host")  # fmt: skip
-                    continue
-                self._submit(host, fp, workers, flight)
+            self._dispatch(workers, flight)
             futures = [f for f, *_ in flight.values()]
             if not futures:
                 time.sleep(POLL_S)
@@ -237,6 +245,21 @@ class _ClusterRun:
                 if future.done():
                     del flight[fp]
                     self._finished(store, ledger, self.hosts[fp], future, unit, worker, began)
+
+    def _dispatch(self, workers: set[str], flight: Flight) -> None:
+        """A block to each idle host; a block whose worker left goes back to its host."""
+        for fp, host in self.hosts.items():
+            if fp not in flight:
+                self._submit(host, fp, workers, flight)
+                continue
+            future, unit, worker, _began = flight[fp]
+            if worker not in workers:  # died mid-block: only this block is lost
+                with contextlib.suppress(Exception):
+                    future.cancel()
+                del flight[fp]
+                host.units.insert(0, unit)
+                self.note(f"{host.name}: worker {worker} left during a block; "
+                          "the block runs again on this host")  # fmt: skip
 
     def _workers_or_none(self) -> set[str] | None:
         if self.client.status not in ("running", "connecting"):
@@ -302,7 +325,7 @@ class _ClusterRun:
             return
         task = BlockTask(
             __version__, self.study.spec, host.study.host or {}, host.study.cells, unit,
-            self.files[0], self.files[1],
+            self.files[0], self.files[1], host.replicate_of(unit),
         )  # fmt: skip
         worker = live[0]
         future = self.client.submit(
@@ -337,6 +360,11 @@ class _ClusterRun:
                       f"{f' ({type(exc).__name__})' if exc else ''}; it runs again")  # fmt: skip
             return
         result: BlockResult = future.result()
+        if not result.runs:  # nothing of the block ran: it is not done
+            lost = f"{host.name}: block {unit[-1]} came back from {worker} with no run; not done"
+            host.lost.append(lost)
+            self.note(lost)
+            return
         self._store(store, ledger, host, result)
         host.block_s.append(time.monotonic() - began)
 
@@ -355,18 +383,6 @@ class _ClusterRun:
             self.note(f"{host.name}: {line}")
 
     # -- reporting --------------------------------------------------------------------------
-
-    def _pending(self, ledger: Ledger, host: HostState) -> int:
-        rows = ledger.rows(host.study_id)
-        return sum(1 for r in rows if r.run_key in host.planned and r.status not in FINAL_STATUSES)
-
-    def _outcome(self, ledger: Ledger, host: HostState) -> HostOutcome:
-        counts: dict[str, int] = {}
-        for row in ledger.rows(host.study_id):
-            if row.run_key in host.planned:
-                counts[row.status] = counts.get(row.status, 0) + 1
-        return HostOutcome(host.facts, host.study_id, host.total, counts,
-                           len(host.block_s), time.monotonic() - host.started, host.lost)  # fmt: skip
 
     def emit(self, kind: str, host: HostState, **fields: Any) -> None:
         self.emit_fn(StudyEvent(kind, host.done, host.total, eta_s=host.eta_s(),

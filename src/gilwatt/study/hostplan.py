@@ -15,7 +15,7 @@ from pathlib import Path
 
 from gilwatt.readback import InterpreterInfo
 from gilwatt.study.ledger import Ledger
-from gilwatt.study.matrix import Cell, PlannedRun
+from gilwatt.study.matrix import Cell, PlannedRun, block_seed, replicate
 from gilwatt.study.remote import HostFacts, PairWanted
 from gilwatt.study.resolve import InterpreterLike, ResolvedStudy
 from gilwatt.study.session import Session, open_session
@@ -162,6 +162,25 @@ def block_units(
             status_of = "priming" if planned[k].priming else "sentinel"
             ledger.set_status(study_id, k, status_of, "not run: its block had finished")
     return units
+
+
+def plan_replicate(
+    ledger: Ledger, study: ResolvedStudy, study_id: int, block: int
+) -> list[PlannedRun]:
+    """Plan replicate ``block`` of an auto study (after a look that goes on) as pending runs,
+    its seed in the schedule; the runs planned. On the client for the next replicate of a
+    host's study, and on a worker so a block of replicate 4+ finds its runs."""
+    spec = study.spec
+    runs = replicate(study.cells, spec.modes, spec.seed, block, priming=spec.priming,
+                     sentinel=spec.sentinel)  # fmt: skip
+    ledger.plan(study_id, runs, lambda mode: study.interpreter_for(mode).executable)
+    doc = dict(ledger.study(study_id).spec)
+    schedule = dict(doc.get("schedule", {}))
+    schedule["block_seeds"] = {**schedule.get("block_seeds", {}),
+                               str(block): block_seed(spec.seed, block)}  # fmt: skip
+    doc["schedule"] = schedule
+    ledger.update_spec(study_id, doc)
+    return runs
 
 
 def lead_in(run: PlannedRun) -> bool:

@@ -1,5 +1,6 @@
 """One host of a running cluster study, on the client: its pending blocks, its workers, its
-progress, and how a finished block is copied into the one store.
+progress, its looks (``--reps auto``: each host stops on its own), and how a finished block
+is copied into the one store.
 
 A block comes back as the bytes of the worker's own store; ``store_block`` copies its runs in
 (the client is the only writer), and a run already final in the ledger (the block came back
@@ -11,14 +12,18 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from gilwatt.store import Store
-from gilwatt.study.ledger import Ledger
+from gilwatt.study import sequential
+from gilwatt.study.hostplan import block_units, plan_replicate
+from gilwatt.study.ledger import FINAL_STATUSES, Ledger
 from gilwatt.study.matrix import PlannedRun, parse_rerun
 from gilwatt.study.remote import BlockResult, BlockRun, HostFacts
 from gilwatt.study.resolve import ResolvedStudy
+from gilwatt.study.runner import LookFn, look_after
 from gilwatt.study.session import Session
 
 Unit = tuple[str, ...]  # a block's run keys
@@ -72,12 +77,68 @@ class HostState:
     def last_replicate(self) -> int:
         return max((r.block for r in self.planned.values()), default=0)
 
+    def pending(self, ledger: Ledger) -> int:
+        rows = ledger.rows(self.study_id)
+        return sum(1 for r in rows if r.run_key in self.planned and r.status not in FINAL_STATUSES)
+
+    def outcome(self, ledger: Ledger) -> HostOutcome:
+        counts: dict[str, int] = {}
+        for row in ledger.rows(self.study_id):
+            if row.run_key in self.planned:
+                counts[row.status] = counts.get(row.status, 0) + 1
+        return HostOutcome(self.facts, self.study_id, self.total, counts, len(self.block_s),
+                           time.monotonic() - self.started, self.lost, self.stopped)  # fmt: skip
+
     def replicate_s(self) -> float | None:
         """The typical wall time of one replicate on this host (its blocks so far)."""
         if not self.block_s:
             return None
         cells = len({r.cell for r in self.planned.values() if not (r.priming or r.sentinel)})
         return sum(self.block_s) / len(self.block_s) * max(1, cells)
+
+
+def look_and_extend(
+    store: Store,
+    ledger: Ledger,
+    host: HostState,
+    look_fn: LookFn,
+    note: Callable[[str], None],
+) -> sequential.Look | None:
+    """With ``--reps auto``, once every block of the host's last replicate is done: the local
+    runner's look on the host's study (study.runner.look_after, recorded in its spec); it
+    stops the host (``host.stopped``) or plans the host's next replicate. None: no look due
+    (a fixed study, a host stopped or with blocks still to run or lost)."""
+    spec = host.study.spec
+    if not spec.reps_auto or host.stopped or host.units or host.lost:
+        return None
+    block = host.last_replicate()
+    status = {r.run_key: r.status for r in ledger.rows(host.study_id)}
+    last = [k for k, r in host.planned.items() if r.block == block]
+    if block < sequential.FIRST_LOOK or any(status.get(k, "pending") == "pending" for k in last):
+        return None
+    budget_left_s = None
+    if spec.budget_ns:
+        budget_left_s = spec.budget_ns / 1e9 - (time.monotonic() - host.started)
+    look = look_after(ledger, store, host.study, host.study_id, block, look_fn,
+                      budget_left_s=budget_left_s, replicate_s=host.replicate_s(), note=note)  # fmt: skip
+    if look.stop:
+        host.stopped = look.stop
+        return look
+    runs = plan_replicate(ledger, host.study, host.study_id, block + 1)
+    host.planned.update((r.run_key, r) for r in runs)
+    host.total += len(runs)
+    host.units = block_units(ledger, host.study_id, host.planned)
+    return look
+
+
+def look_line(look: sequential.Look) -> str:
+    """A look as the local study's progress shows it."""
+    shown = ", ".join(f"{n}: {v}" for n, v in sorted(look.verdicts.items())) or "none"
+    return (
+        f"look after replicate {look.replicate} (alpha {look.alpha:.2g}, spent "
+        f"{look.spent:.2g} of {sequential.ALPHA:g}): {shown}"
+        + (f"; stop: {look.stop}" if look.stop else "")
+    )
 
 
 def store_block(

@@ -29,6 +29,7 @@ from gilwatt.store.writer import host_fingerprint
 from gilwatt.study.ledger import Ledger
 from gilwatt.study.matrix import Cell, parse_rerun
 from gilwatt.study.resolve import InterpreterLike, ResolvedStudy
+from gilwatt.study.sequential import FIRST_LOOK
 from gilwatt.study.spec import StudySpec
 
 LOCK_PREFIX = "gilwatt-host:"
@@ -88,6 +89,7 @@ class BlockTask:
     keys: tuple[str, ...]  # the block's run keys
     files: Mapping[str, bytes]  # user workload files by relative path
     workload_files: tuple[str, ...]  # which of them are workload TOML files
+    replicate: int = 0  # the block's replicate: an auto study's worker plans up to it
 
 
 @dataclass(frozen=True)
@@ -212,6 +214,18 @@ def run_block(task: BlockTask, lock_timeout_s: float | None = None) -> BlockResu
         lock.release()
 
 
+def _plan_through(study: ResolvedStudy, store_path: Path, block: int) -> None:
+    """Plan replicate ``block`` of an auto study in the block's store (a new session plans
+    only the first look's replicates; without this a block of replicate 4+ runs nothing)."""
+    from gilwatt.study.hostplan import plan_replicate
+    from gilwatt.study.session import open_session
+
+    with Store.open(store_path) as store:
+        ledger = Ledger(store)
+        session = open_session(ledger, study, store_path)
+        plan_replicate(ledger, study, session.record.study_id, block)
+
+
 def _run_locked(task: BlockTask, fp: str) -> BlockResult:
     from gilwatt.interpreters import probe
     from gilwatt.study.runner import run_study
@@ -242,6 +256,8 @@ def _run_locked(task: BlockTask, fp: str) -> BlockResult:
         )
         store_path = root / "block.db"
         Store.open(store_path).close()
+        if task.spec.reps_auto and task.replicate > FIRST_LOOK:
+            _plan_through(study, store_path, task.replicate)
         outcome = run_study(
             study, store_path, only_keys=task.keys, usable_cpus=int(task.host["usable_cpus"])
         )
