@@ -7,6 +7,8 @@ per finished run with the host and that host's ETA, then one summary and the fin
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
 import logging
 import sys
 import tomllib
@@ -81,9 +83,7 @@ def run(
         worker_wait_s=args.worker_wait,
         provision=args.provision_workers,
     )
-    # Dask's own logger prints a traceback when the scheduler goes away; gilwatt's one line
-    # (lost the Dask scheduler ... run the same command again) says what to do instead.
-    logging.getLogger("distributed").setLevel(logging.CRITICAL)
+    quiet_dask()
     from gilwatt.cli.study_cmd import _look_fn
 
     progress = ClusterProgress(sys.stderr)
@@ -120,6 +120,21 @@ def run(
                 code = 1
     print(f"(every host side by side: gilwatt compare {store_path})")
     return code
+
+
+def quiet_dask() -> None:
+    """Silence Dask's own logs. When the scheduler goes away they print ERROR lines and
+    tracebacks (distributed.client's level is set apart from its parent's, and asyncio's and
+    tornado's too); gilwatt's one line (lost the Dask scheduler ... run the same command again)
+    says what to do instead. Dask sets its loggers up when imported, so it is imported first."""
+    with contextlib.suppress(ImportError):  # without it, the study says how to install it
+        importlib.import_module("distributed")
+    roots = ("distributed", "tornado", "asyncio", "bokeh")
+    names = [n for n in logging.root.manager.loggerDict if n.split(".")[0] in roots]
+    for name in {*roots, *names}:  # Dask gives some children a handler of their own
+        logger = logging.getLogger(name)
+        logger.handlers = [logging.NullHandler()]
+        logger.propagate = False
 
 
 class ClusterProgress:
