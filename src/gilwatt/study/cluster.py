@@ -216,7 +216,8 @@ class _ClusterRun:
         while True:
             for fp, host in self.hosts.items():
                 if fp not in flight and self.look_fn is not None:
-                    look = look_and_extend(store, ledger, host, self.look_fn, self.note)
+                    note = self._host_note(host)
+                    look = look_and_extend(store, ledger, host, self.look_fn, note)
                     if look is not None:
                         self.emit("look", host, message=look_line(look))
             if not any(h.units for h in self.hosts.values()) and not flight:
@@ -387,6 +388,9 @@ class _ClusterRun:
     def emit(self, kind: str, host: HostState, **fields: Any) -> None:
         self.emit_fn(StudyEvent(kind, host.done, host.total, eta_s=host.eta_s(),
                                 host=host.name, **fields))  # fmt: skip
+
+    def _host_note(self, host: HostState) -> Callable[[str], None]:
+        return lambda line: self.note(f"{host.name}: {line}")
 
     def note(self, message: str) -> None:
         self.notes.append(message)
