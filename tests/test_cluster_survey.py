@@ -163,3 +163,27 @@ def test_host_study_leaves_out_what_does_not_fit(sized_study: Any) -> None:
     study = ResolvedStudy(spec, {}, sized_study.workloads, sized_study.cells)  # type: ignore[arg-type]
     hosted = host_study(study, facts("w", memory_bytes=4 << 30, executables={}))
     assert len(hosted.cells) == 2
+
+
+def test_a_worker_joining_mid_study_is_described_not_provisioned(tmp_path: Any) -> None:
+    from types import SimpleNamespace
+
+    from gilwatt.study.cluster import _ClusterRun
+
+    study = SimpleNamespace(interpreters={"gil": SimpleNamespace(version="3.13.5")})
+    options = ClusterOptions(provision=True, describe_timeout_s=5)
+    client = FakeClient({"new": iter([FakeFuture("finished", facts("new"))])}, alive={"new"})
+    calls: list[str] = []
+    submit = client.submit
+
+    def recording(fn: Callable[..., Any], arg: Any, **kwargs: Any) -> Any:
+        calls.append(fn.__name__)
+        return submit(fn, arg, **kwargs)
+
+    client.submit = recording  # type: ignore[method-assign]
+    run = _ClusterRun(client, study, tmp_path / "s.db", options, lambda e: None, lambda w: None,
+                      ({}, ()))  # type: ignore[arg-type]  # fmt: skip
+    run._adopt_new_workers({"new"})
+    assert calls == ["describe"]
+    assert run.notes == ["worker new (host-new) joined, not used: a host not in this study "
+                         "(hosts are fixed at the start)"]  # fmt: skip
