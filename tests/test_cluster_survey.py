@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from gilwatt import __version__
-from gilwatt.study.hostplan import fit_memory, host_study, left_out_line, memory_of
+from gilwatt.study.hostplan import fit_memory, host_study, left_out, memory_of
 from gilwatt.study.matrix import Cell
 from gilwatt.study.remote import HostFacts, PairWanted
 from gilwatt.study.scheduler import ClusterOptions, live_workers
@@ -142,8 +142,8 @@ def test_a_host_runs_only_the_cells_that_fit_its_memory(sized_study: Any) -> Non
     limited = replace(small, memory_limit_bytes=1 << 30)
     assert memory_of(limited) == (1 << 30, "the worker's --memory-limit")
     assert [c.params["mb"] for c in fit_memory(sized_study, sized_study.cells, limited)] == [100]
-    line = left_out_line(sized_study, limited, sized_study.cells[1:])
-    assert line.startswith("host host-w: 2 cell(s) left out")
+    line = left_out(sized_study, limited, sized_study.cells[1:])
+    assert line.startswith("2 cell(s) left out, their estimated peak memory above 1.0 GiB")
     assert "--memory-limit" in line and "big mb=9000 w=1" in line
     # a host whose memory is unknown runs every cell
     unknown = replace(small, memory_bytes=0)

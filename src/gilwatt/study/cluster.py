@@ -28,7 +28,7 @@ from gilwatt.study.hostplan import (
     fit_cells,
     host_study,
     lead_in,
-    left_out_line,
+    left_out,
     open_host_session,
     wanted_pair,
 )
@@ -176,11 +176,13 @@ class _ClusterRun:
         fitted = fit_cells(self.study.cells, facts.usable_cpus)
         left = [c for c in fitted if c not in study.cells]
         if left:
-            line = left_out_line(self.study, facts, left)
-            if not study.cells:
-                line = f"host {facts.hostname} (worker {facts.worker}) skipped: {line}"
+            why = left_out(self.study, facts, left)
+            if study.cells:
+                self.warn(f"host {facts.hostname}: {why}")
+            else:
+                line = f"host {facts.hostname} (worker {facts.worker}) skipped: {why}"
                 self.skipped.append(line)
-            self.warn(line)
+                self.warn(line)
         if not study.cells:
             return None
         session = open_host_session(ledger, study, self.store_path, force_new)

@@ -84,13 +84,13 @@ def fit_memory(study: ResolvedStudy, cells: Sequence[Cell], facts: HostFacts) ->
     return tuple(c for c in cells if not limit or _need(study, c) <= limit)
 
 
-def left_out_line(study: ResolvedStudy, facts: HostFacts, left: Sequence[Cell]) -> str:
-    """One warning line naming the cells the host's memory leaves out."""
+def left_out(study: ResolvedStudy, facts: HostFacts, left: Sequence[Cell]) -> str:
+    """The cells the host's memory leaves out, for its one warning line."""
     limit, what = memory_of(facts)
     shown = ", ".join(f"{c.label()} (~{format_bytes(_need(study, c))})" for c in left)
     return (
-        f"host {facts.hostname}: {len(left)} cell(s) left out, their estimated peak memory "
-        f"above {format_bytes(limit)} ({what}): {shown}"
+        f"{len(left)} cell(s) left out, their estimated peak memory above "
+        f"{format_bytes(limit)} ({what}): {shown}"
     )
 
 
