@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from gilwatt.store import Store
-from gilwatt.study.cluster import block_units, host_study, store_block, wanted_pair
+from gilwatt.study.hostplan import block_units, host_study, plan_replicate, wanted_pair
+from gilwatt.study.hoststate import store_block
 from gilwatt.study.ledger import Ledger
 from gilwatt.study.remote import BlockTask, _run_locked, describe
 from gilwatt.study.resolve import resolve_study
@@ -72,3 +73,31 @@ def test_a_block_stored_twice_is_stored_once(tmp_path: Path) -> None:
             )
     finally:
         conn.close()
+
+
+def test_a_block_of_replicate_4_runs_on_the_worker(tmp_path: Path) -> None:
+    """An auto study's worker plans the block's replicate: a new session plans only the first
+    look's three, so without BlockTask.replicate a block of replicate 4 ran nothing."""
+    pytest.importorskip("distributed")
+    spec = (
+        load_suite("tiny")
+        .override("--reps", reps_auto=True)
+        .override("--modes", modes=("gil", "ft"))
+    )
+    spec = spec.override("--max-foreign-cpu", max_foreign_cpu=100.0)
+    study = resolve_study(spec, only=["factorial"])
+    facts = describe(wanted_pair(study))
+    if facts.problem:
+        pytest.skip(facts.problem)
+    hosted = host_study(study, facts)
+    db = tmp_path / "client.db"
+    with Store.open(db) as store:
+        ledger = Ledger(store)
+        session = open_session(ledger, hosted, db)
+        runs = plan_replicate(ledger, hosted, session.record.study_id, 4)
+        planned = {r.run_key: r for r in runs}
+        unit = next(u for u in block_units(ledger, session.record.study_id, planned))
+        assert {planned[k].block for k in unit} == {4}
+    task = BlockTask("0", spec, hosted.host or {}, hosted.cells, unit, {}, (), replicate=4)
+    result = _run_locked(task, facts.fingerprint)
+    assert {r.run_key for r in result.runs} == set(unit)

@@ -7,6 +7,8 @@ per finished run with the host and that host's ETA, then one summary and the fin
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
 import logging
 import sys
 import tomllib
@@ -72,7 +74,8 @@ def workload_files(study: ResolvedStudy) -> tuple[dict[str, bytes], tuple[str, .
 def run(
     args: argparse.Namespace, study: ResolvedStudy, store_path: Path, report_path: Path | None
 ) -> int:
-    from gilwatt.study.cluster import ClusterOptions, run_cluster_study
+    from gilwatt.study.cluster import run_cluster_study
+    from gilwatt.study.scheduler import ClusterOptions
 
     options = ClusterOptions(
         address=args.scheduler,
@@ -80,9 +83,9 @@ def run(
         worker_wait_s=args.worker_wait,
         provision=args.provision_workers,
     )
-    # Dask's own logger prints a traceback when the scheduler goes away; gilwatt's one line
-    # (lost the Dask scheduler ... run the same command again) says what to do instead.
-    logging.getLogger("distributed").setLevel(logging.CRITICAL)
+    quiet_dask()
+    from gilwatt.cli.study_cmd import _look_fn
+
     progress = ClusterProgress(sys.stderr)
     try:
         outcome = run_cluster_study(
@@ -93,6 +96,7 @@ def run(
             on_event=progress,
             on_warning=lambda line: print(f"gilwatt: warning: {line}", file=sys.stderr),
             files=workload_files(study),
+            look_fn=_look_fn(store_path),
         )
     except KeyboardInterrupt:
         progress.status.clear()
@@ -118,6 +122,21 @@ def run(
     return code
 
 
+def quiet_dask() -> None:
+    """Silence Dask's own logs. When the scheduler goes away they print ERROR lines and
+    tracebacks (distributed.client's level is set apart from its parent's, and asyncio's and
+    tornado's too); gilwatt's one line (lost the Dask scheduler ... run the same command again)
+    says what to do instead. Dask sets its loggers up when imported, so it is imported first."""
+    with contextlib.suppress(ImportError):  # without it, the study says how to install it
+        importlib.import_module("distributed")
+    roots = ("distributed", "tornado", "asyncio", "bokeh")
+    names = [n for n in logging.root.manager.loggerDict if n.split(".")[0] in roots]
+    for name in {*roots, *names}:  # Dask gives some children a handler of their own
+        logger = logging.getLogger(name)
+        logger.handlers = [logging.NullHandler()]
+        logger.propagate = False
+
+
 class ClusterProgress:
     """One line per finished run, ``[host 3/12]``, with that host's ETA."""
 
@@ -132,6 +151,8 @@ class ClusterProgress:
             self.status.line(f"   note: {event.message}")
         elif event.kind == "start":
             self.status.line(f"gilwatt study on {event.host}: {event.message}")
+        elif event.kind == "look":
+            self.status.line(f"{where} {event.message}")
         elif event.kind == "block":
             self.status.show(f"{where} {event.message}{eta}")
         elif event.kind == "run-end" and event.run is not None:
@@ -157,6 +178,8 @@ def print_outcome(outcome: ClusterOutcome, out: TextIO) -> None:
             f"{host.blocks_done} blocks in {_duration(host.elapsed_s)}",
             file=out,
         )
+        if host.stopped:
+            print(f"  stopped: {host.stopped}", file=out)
         for line in host.lost:
             print(f"  not done: {line}", file=out)
     print(

@@ -12,6 +12,7 @@ Nothing here needs the client's files: the spec travels pickled, user workload f
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import tempfile
 import time
@@ -28,6 +29,7 @@ from gilwatt.store.writer import host_fingerprint
 from gilwatt.study.ledger import Ledger
 from gilwatt.study.matrix import Cell, parse_rerun
 from gilwatt.study.resolve import InterpreterLike, ResolvedStudy
+from gilwatt.study.sequential import FIRST_LOOK
 from gilwatt.study.spec import StudySpec
 
 LOCK_PREFIX = "gilwatt-host:"
@@ -58,9 +60,11 @@ class HostFacts:
     executables: Mapping[str, str]  # slot -> path; empty when there is no matching pair
     checksums: Mapping[str, str]  # slot -> sha256 of the executable
     problem: str = ""  # why this host cannot run the study ('' when it can)
+    memory_limit_bytes: int = 0  # the worker's explicit --memory-limit (0: none, or Dask's auto)
 
     def descriptor(self) -> dict[str, Any]:
         """The host as a study definition names it (stable across sessions)."""
+        limit = {"memory_limit_bytes": self.memory_limit_bytes} if self.memory_limit_bytes else {}
         return {
             "fingerprint": self.fingerprint,
             "hostname": self.hostname,
@@ -68,6 +72,7 @@ class HostFacts:
             "logical_cpus": self.logical_cpus,
             "usable_cpus": self.usable_cpus,
             "memory_bytes": self.memory_bytes,
+            **limit,
             "interpreters": {s: {"executable": e, "sha256": self.checksums.get(s, "")}
                              for s, e in sorted(self.executables.items())},
         }  # fmt: skip
@@ -84,6 +89,7 @@ class BlockTask:
     keys: tuple[str, ...]  # the block's run keys
     files: Mapping[str, bytes]  # user workload files by relative path
     workload_files: tuple[str, ...]  # which of them are workload TOML files
+    replicate: int = 0  # the block's replicate: an auto study's worker plans up to it
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,20 @@ def worker_address() -> str:
         return "local"
 
 
+def explicit_memory_limit() -> int:
+    """This worker's memory limit if one was given (``dask worker --memory-limit``); 0 for
+    none or Dask's automatic one (a share of the memory per thread, not what one run may use)."""
+    distributed = importlib.import_module("distributed")
+    try:
+        worker = distributed.get_worker()
+    except ValueError:  # called outside a worker
+        return 0
+    limit = worker.memory_manager.memory_limit
+    parse = importlib.import_module("distributed.worker_memory").parse_memory_limit
+    auto = parse("auto", worker.state.nthreads, logger=logging.getLogger(__name__))
+    return int(limit) if limit and limit != auto else 0
+
+
 def this_host() -> tuple[HostInfo, str]:
     host = hostinfo.collect()
     return host, host_fingerprint(host)
@@ -126,7 +146,7 @@ def describe(wanted: PairWanted) -> HostFacts:
     usable = hostinfo.usable_cpus(host.logical_cpus, host.extra)
     facts = HostFacts(
         worker_address(), __version__, fp, host.hostname, host.cpu_model, host.logical_cpus,
-        usable, host.memory_bytes, {}, {},
+        usable, host.memory_bytes, {}, {}, memory_limit_bytes=explicit_memory_limit(),
     )  # fmt: skip
     pair, problem = find_pair(wanted)
     if pair is None:
@@ -161,10 +181,14 @@ def find_pair(wanted: PairWanted) -> tuple[tuple[Any, Any] | None, str]:
 
 
 def provision_pair(version: str) -> str:
-    """Build the pair of ``version`` on this host (``--provision-workers``); what was done."""
+    """Build the pair of ``version`` on this host (``--provision-workers``); what was done
+    (nothing when the host's cache has the pair)."""
     from gilwatt.interpreters import provision
 
-    gil, ft = provision(version)
+    kinds: list[str] = []
+    gil, ft = provision(version, progress=lambda event: kinds.append(event.step))
+    if kinds[:1] == ["done"]:
+        return f"the pair was already provisioned ({gil.executable}, {ft.executable})"
     return f"provisioned {gil.executable} and {ft.executable}"
 
 
@@ -188,6 +212,18 @@ def run_block(task: BlockTask, lock_timeout_s: float | None = None) -> BlockResu
         return _run_locked(task, fp)
     finally:
         lock.release()
+
+
+def _plan_through(study: ResolvedStudy, store_path: Path, block: int) -> None:
+    """Plan replicate ``block`` of an auto study in the block's store (a new session plans
+    only the first look's replicates; without this a block of replicate 4+ runs nothing)."""
+    from gilwatt.study.hostplan import plan_replicate
+    from gilwatt.study.session import open_session
+
+    with Store.open(store_path) as store:
+        ledger = Ledger(store)
+        session = open_session(ledger, study, store_path)
+        plan_replicate(ledger, study, session.record.study_id, block)
 
 
 def _run_locked(task: BlockTask, fp: str) -> BlockResult:
@@ -220,6 +256,8 @@ def _run_locked(task: BlockTask, fp: str) -> BlockResult:
         )
         store_path = root / "block.db"
         Store.open(store_path).close()
+        if task.spec.reps_auto and task.replicate > FIRST_LOOK:
+            _plan_through(study, store_path, task.replicate)
         outcome = run_study(
             study, store_path, only_keys=task.keys, usable_cpus=int(task.host["usable_cpus"])
         )

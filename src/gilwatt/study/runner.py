@@ -620,3 +620,60 @@ def child_env(planned: PlannedRun, study_id: int) -> dict[str, str]:
     elif "PYTHON_GIL" in os.environ:
         env["PYTHON_GIL"] = ""
     return env
+
+
+def look_after(
+    ledger: Ledger,
+    store: Store,
+    study: ResolvedStudy,
+    study_id: int,
+    block: int,
+    look_fn: LookFn,
+    *,
+    budget_left_s: float | None = None,
+    replicate_s: float | None = None,
+    note: Callable[[str], None] = lambda line: None,
+) -> sequential.Look:
+    """The interim look after replicate ``block`` of the auto study ``study_id``, as the local
+    runner takes it (the same alpha spending, ``--max-reps``, budget, bimodal and drift notes),
+    for a caller holding the store: a cluster host's study. Recorded in the study's spec; a
+    look already recorded there is returned as it is (a look is never taken twice)."""
+    spec = study.spec
+    record = ledger.study(study_id)
+    looks = sequential.recorded(record.spec)
+    taken = next((x for x in looks if x.replicate == block), None)
+    if taken is not None:
+        return taken
+    alpha = sequential.look_alpha(block, spec.max_reps, looks)
+    verdicts = dict(look_fn(study_id, alpha)) if alpha > 0 else {}
+    stop = sequential.stop_reason(
+        verdicts, block, spec.max_reps, budget_left_s=budget_left_s, replicate_s=replicate_s
+    )
+    regions = {name: w.region for name, w in study.workloads.items()}
+    bimodal = sequential.bimodal_cells(store.study_region_walls(study_id), regions)
+    flagged = {c for x in looks for c in x.bimodal}
+    new = [c for c in bimodal if c not in flagged]
+    for cell in new:
+        note(f"{cell}: bimodal (max/min {bimodal[cell]:.2f} within the mode)")
+    name = SENTINEL_CELL.workload
+    sentinel = study.workloads.get(name)
+    if sentinel is None:
+        from gilwatt.workloads import get_workload
+
+        sentinel = get_workload(name)
+    walls = store.study_region_walls(study_id, status="sentinel")
+    for mode, (change, p) in sequential.drift(walls, name, sentinel.region).items():
+        note(
+            f"sentinel on {mode}: {change:+.0%} over {block} replicates (trend p={p:.3f}); "
+            "the machine changed during the study"
+        )
+    if new and stop == sequential.DECIDED_STOP:
+        stop = ""  # a newly bimodal cell gets another replicate first
+    look = sequential.Look(
+        block, alpha, sequential.spent(looks) + alpha, verdicts, stop, tuple(new)
+    )
+    doc = dict(record.spec)
+    doc["looks"] = [*(x.to_json() for x in looks), look.to_json()]
+    doc["sequential"] = sequential.PLAN_NAME
+    ledger.update_spec(study_id, doc)
+    return look
