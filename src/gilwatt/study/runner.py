@@ -256,31 +256,15 @@ class _Runner:
         """The interim analysis after replicate ``block`` (recorded, so never taken twice);
         plan the next replicate unless the study stops here. False: stop."""
         assert self.look_fn is not None
-        spec = self.study.spec
-        record = self.ledger.study(self.study_id)
-        looks = sequential.recorded(record.spec)
-        look = next((x for x in looks if x.replicate == block), None)
-        if look is None:
-            budget_left = None
-            if spec.budget_ns:
-                budget_left = spec.budget_ns / 1e9 - (time.monotonic() - self.started)
-            seen = watch.recorded(record.spec).get(block, watch.ReplicateQuality())
-            flagged = {c for x in looks for c in x.bimodal}
-            new = [c for c in seen.bimodal if c not in flagged]
-            look_fn = self.look_fn
-            alpha, verdicts, stop = sequential.interim(
-                block, spec.max_reps, looks, lambda a: look_fn(self.study_id, a),
-                budget_left_s=budget_left,
-                replicate_s=max(self.replicate_s) if self.replicate_s else None,
-                new_bimodal=bool(new),
-            )  # fmt: skip
-            look = sequential.Look(
-                block, alpha, sequential.spent(looks) + alpha, verdicts, stop, tuple(new)
-            )
-            doc = dict(record.spec)
-            doc["looks"] = [*(x.to_json() for x in looks), look.to_json()]
-            doc["sequential"] = sequential.PLAN_NAME
-            self.ledger.update_spec(self.study_id, doc)
+        budget_left = None
+        if self.study.spec.budget_ns:
+            budget_left = self.study.spec.budget_ns / 1e9 - (time.monotonic() - self.started)
+        look = look_after(
+            self.ledger, self.store, self.study, self.study_id, block, self.look_fn,
+            budget_left_s=budget_left,
+            replicate_s=max(self.replicate_s) if self.replicate_s else None,
+            note=self.note,
+        )  # fmt: skip
         shown = ", ".join(f"{n}: {v}" for n, v in sorted(look.verdicts.items())) or "none"
         self.emit(
             "look",
@@ -644,35 +628,34 @@ def look_after(
     taken = next((x for x in looks if x.replicate == block), None)
     if taken is not None:
         return taken
-    alpha = sequential.look_alpha(block, spec.max_reps, looks)
-    verdicts = dict(look_fn(study_id, alpha)) if alpha > 0 else {}
-    stop = sequential.stop_reason(
-        verdicts, block, spec.max_reps, budget_left_s=budget_left_s, replicate_s=replicate_s
-    )
-    regions = {name: w.region for name, w in study.workloads.items()}
-    bimodal = sequential.bimodal_cells(store.study_region_walls(study_id), regions)
-    flagged = {c for x in looks for c in x.bimodal}
-    new = [c for c in bimodal if c not in flagged]
-    for cell in new:
-        note(f"{cell}: bimodal (max/min {bimodal[cell]:.2f} within the mode)")
-    name = SENTINEL_CELL.workload
-    sentinel = study.workloads.get(name)
-    if sentinel is None:
-        from gilwatt.workloads import get_workload
+    # the local runner's watch after the replicate (recorded once), then its look
+    base = dict(record.spec)
+    earlier = watch.recorded(base)
+    seen = earlier.get(block)
+    if seen is None:
+        regions = {name: w.region for name, w in study.workloads.items()}
+        name = SENTINEL_CELL.workload
+        sentinel = study.workloads.get(name)
+        if sentinel is None:
+            from gilwatt.workloads import get_workload
 
-        sentinel = get_workload(name)
-    walls = store.study_region_walls(study_id, status="sentinel")
-    for mode, (change, p) in sequential.drift(walls, name, sentinel.region).items():
-        note(
-            f"sentinel on {mode}: {change:+.0%} over {block} replicates (trend p={p:.3f}); "
-            "the machine changed during the study"
+            sentinel = get_workload(name)
+        seen = watch.check(
+            store, study_id, regions, (name, sentinel.region) if spec.sentinel else None
         )
-    if new and stop == sequential.DECIDED_STOP:
-        stop = ""  # a newly bimodal cell gets another replicate first
+        for line in watch.notes(seen, earlier, block):
+            note(line)
+        base = watch.record(base, block, seen)
+    flagged = {c for x in looks for c in x.bimodal}
+    new = [c for c in seen.bimodal if c not in flagged]
+    alpha, verdicts, stop = sequential.interim(
+        block, spec.max_reps, looks, lambda a: look_fn(study_id, a),
+        budget_left_s=budget_left_s, replicate_s=replicate_s, new_bimodal=bool(new),
+    )  # fmt: skip
     look = sequential.Look(
         block, alpha, sequential.spent(looks) + alpha, verdicts, stop, tuple(new)
     )
-    doc = dict(record.spec)
+    doc = dict(base)
     doc["looks"] = [*(x.to_json() for x in looks), look.to_json()]
     doc["sequential"] = sequential.PLAN_NAME
     ledger.update_spec(study_id, doc)
