@@ -16,7 +16,7 @@ its parent's children time is current when the tree's CPU is summed.
 from __future__ import annotations
 
 import os
-import time
+from collections.abc import Callable
 from typing import Any
 
 from gilwatt.errors import ProbeUnavailable, ProcessGone
@@ -28,9 +28,9 @@ from gilwatt.sampler.tiers import CTX, DETAIL, SMAPS
 class TreeReads:
     """Reads the tree's processes and threads into their records (and thread and memory rows)."""
 
-    def __init__(self, members: Membership, *, use_clock: bool) -> None:
+    def __init__(self, members: Membership, *, clock: Callable[[int], int] | None) -> None:
         self.members = members
-        self.use_clock = use_clock
+        self.clock = clock  # time.clock_gettime_ns, or None: own CPU from stat's ticks
 
     def processes(
         self, seq: int, t_ns: int, reads: int, thread_rows: list[Any]
@@ -41,7 +41,7 @@ class TreeReads:
         members = self.members
         pread = os.pread
         parse_statm = procfs.parse_statm
-        clock = time.clock_gettime_ns if self.use_clock else None
+        clock = self.clock
         with_stat = reads != 0 or clock is None
         detail = bool(reads & DETAIL)
         own = rss = vms = 0

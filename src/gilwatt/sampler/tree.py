@@ -72,7 +72,7 @@ class TreeSampler:
         )
         use_clock = use_clock and root == Path("/")
         self.members = Membership(root_pid, session=session, fs=root, use_clock=use_clock)
-        self.reads = TreeReads(self.members, use_clock=use_clock)
+        self.reads = TreeReads(self.members, clock=time.clock_gettime_ns if use_clock else None)
         self.tiers = TierSchedule(status_interval_ns, memory_interval_ns)
         self.account = TreeAccount()
         self.measure_cost = measure_cost
