@@ -105,7 +105,7 @@ class RecordedTree:
         if reads & CTX:
             self.account.count_switches(self.members)
         self.seq += 1
-        return self.account.cpu(own, self.members.procs.values(), resum or reads != 0)
+        return self.account.cpu(own, self.members.procs, resum)
 
 
 def test_a_child_reaped_between_ticks_is_counted_once(tmp_path: Path) -> None:
@@ -162,11 +162,11 @@ def test_a_zombie_counts_until_it_is_reaped(tmp_path: Path) -> None:
     child = Readings(ROOT, 30 * MS, 3, 0, switches={CHILD: (4, 2)})
     tree.add(CHILD, child)
     assert tree.tick(STATUS | CTX)[0] == 130 * MS
-    assert tree.account.sums.threads == 2
+    assert tree.account.threads == 2
     child.state = "Z"
     assert tree.tick(STATUS | CTX)[0] == 130 * MS  # its own time stays in the tree...
     assert tree.members.pids() == [ROOT] and tree.members.zombies == 1
-    assert tree.account.sums.threads == 1  # ...its threads do not
+    assert tree.account.threads == 1  # ...its threads do not
     assert tree.account.switches == (5, 2)
     tree.procs[ROOT].child_user_ticks = 30 * MS // TICK_NS  # the root reaps it
     tree.reaped.add(CHILD)

@@ -183,14 +183,14 @@ def parse_stat_head(data: bytes) -> StatHead:
     f = stat_fields(data, NUM_THREADS_FIELD)
     if len(f) <= NUM_THREADS_FIELD:
         raise ValueError(f"short /proc stat line ({len(f)} fields)")
-    return StatHead(
-        state=f[0].decode(),
-        ppid=int(f[1]),
-        user_ticks=int(f[11]),  # utime
-        sys_ticks=int(f[12]),  # stime
-        child_user_ns=int(f[13]) * NS_PER_TICK,  # cutime
-        child_sys_ns=int(f[14]) * NS_PER_TICK,  # cstime
-        num_threads=int(f[NUM_THREADS_FIELD]),
+    return StatHead(  # positional: keywords cost a NamedTuple about a microsecond
+        f[0].decode(),  # state
+        int(f[1]),  # ppid
+        int(f[11]),  # utime (ticks)
+        int(f[12]),  # stime
+        int(f[13]) * NS_PER_TICK,  # cutime
+        int(f[14]) * NS_PER_TICK,  # cstime
+        int(f[NUM_THREADS_FIELD]),
     )
 
 

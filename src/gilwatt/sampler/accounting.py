@@ -17,21 +17,10 @@ and the rusage of processes gilwatt reaped; the tree's total is kept monotone to
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, NamedTuple
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from gilwatt.sampler.membership import Membership, ProcRecord
-
-
-class SlowSums(NamedTuple):
-    """Tree sums of the fields only ``stat`` and ``status`` reads set."""
-
-    child_user_ns: int  # reaped children's, gilwatt's own reaps included
-    child_sys_ns: int
-    user_ticks: int  # own CPU's user part, for the user/sys proportion
-    ticks: int
-    swap_bytes: int
-    threads: int  # of live (not zombie) processes
 
 
 class TreeAccount:
@@ -43,7 +32,11 @@ class TreeAccount:
         self.reaped_vol = self.reaped_inv = 0
         self.last = (0, 0, 0)  # tree (cpu, user, sys) of the previous sample
         self.switches = (0, 0)  # tree (voluntary, involuntary) of the last switch read
-        self.sums = SlowSums(0, 0, 0, 0, 0, 0)
+        # Tree sums of the fields only stat and status reads set: reaped children's user and
+        # sys ns (gilwatt's own reaps included), own user and total ticks (the split), swap
+        # and the threads of live processes.
+        self.sums = (0, 0, 0, 0)
+        self.swap_bytes = self.threads = 0
         self.stale = True  # sums must be redone: a reap since the last sample
 
     def reaped(self, members: Membership, pid: int, rusage: Any) -> None:
@@ -58,13 +51,14 @@ class TreeAccount:
         self.reaped_inv += rusage.ru_nivcsw
         self.stale = True
 
-    def cpu(self, own_ns: int, procs: Iterable[ProcRecord], resum: bool) -> tuple[int, int, int]:
+    def cpu(
+        self, own_ns: int, procs: Mapping[int, ProcRecord], resum: bool
+    ) -> tuple[int, int, int]:
         """The tree's (cpu, user, sys) ns given its processes' own CPU ``own_ns``; ``resum``
         when a ``stat`` or ``status`` was read or a process left since the last call."""
         if resum or self.stale:
-            self.sums = self._sum(procs)
-            self.stale = False
-        child_user, child_sys, user_ticks, ticks = self.sums[:4]
+            self._sum(procs.values())
+        child_user, child_sys, user_ticks, ticks = self.sums
         # The processes' own CPU is the exact clock; stat's user/sys tick proportion (summed
         # over the tree at the last stat read) splits it. Reaped children's time is exact.
         cpu = own_ns + child_user + child_sys
@@ -80,7 +74,7 @@ class TreeAccount:
         self.last = (cpu, user, cpu - user)
         return self.last
 
-    def _sum(self, procs: Iterable[ProcRecord]) -> SlowSums:
+    def _sum(self, procs: Iterable[ProcRecord]) -> None:
         child_user, child_sys = self.reaped_user_ns, self.reaped_sys_ns
         user_ticks = ticks = swap = threads = 0
         for p in procs:
@@ -91,7 +85,9 @@ class TreeAccount:
             swap += p.swap_bytes
             if p.state != "Z":
                 threads += p.num_threads
-        return SlowSums(child_user, child_sys, user_ticks, ticks, swap, threads)
+        self.sums = (child_user, child_sys, user_ticks, ticks)
+        self.swap_bytes, self.threads = swap, threads
+        self.stale = False
 
     def count_switches(self, members: Membership) -> tuple[int, int]:
         """The tree's (voluntary, involuntary) switches after the threads' switches were read."""

@@ -185,54 +185,55 @@ class Membership:
             if thread.children_fd < 0:
                 continue
             try:
-                found.update(procfs.parse_pids(os.pread(thread.children_fd, 65536, 0)))
+                data = os.pread(thread.children_fd, 65536, 0)
             except OSError:
                 continue
+            if data:  # mostly empty: threads seldom fork
+                found.update(procfs.parse_pids(data))
         return found
 
     # -- what stat says ---------------------------------------------------------------------------
 
     def read_stat(self, proc: ProcRecord, t_ns: int, detail: bool) -> bool:
-        """Read ``proc``'s ``stat`` (see :meth:`apply_stat`); False if the process is gone."""
-        try:
-            data = os.pread(proc.stat_fd, 1024, 0)
-        except OSError:
-            return False
-        self.apply_stat(proc, procfs.parse_stat_head(data), t_ns, detail)
-        return True
-
-    def apply_stat(self, proc: ProcRecord, head: procfs.StatHead, t_ns: int, detail: bool) -> None:
-        """A ``stat`` reading: the user/sys split, children time, thread count, state.
+        """``stat``: the user/sys split, children time, thread count, state; False if gone.
 
         The thread list is re-read when the count changed (or a thread's read failed, which
         sets the count to -1: one thread may have ended as another started); with ``detail``
         the parent (an orphan's becomes gilwatt) and the command line (it changes at exec).
         """
-        proc.user_ticks, proc.sys_ticks = head.user_ticks, head.sys_ticks
-        proc.child_user_ns, proc.child_sys_ns = head.child_user_ns, head.child_sys_ns
+        try:
+            data = os.pread(proc.stat_fd, 1024, 0)
+        except OSError:
+            return False
+        state, ppid, user_ticks, sys_ticks, child_user_ns, child_sys_ns, num_threads = (
+            procfs.parse_stat_head(data)
+        )
+        proc.user_ticks, proc.sys_ticks = user_ticks, sys_ticks
+        proc.child_user_ns, proc.child_sys_ns = child_user_ns, child_sys_ns
         if not self.use_clock:
-            proc.own_ns = (head.user_ticks + head.sys_ticks) * procfs.NS_PER_TICK
-        proc.cpu_ns = proc.own_ns + proc.child_user_ns + proc.child_sys_ns
+            proc.own_ns = (user_ticks + sys_ticks) * procfs.NS_PER_TICK
+        proc.cpu_ns = proc.own_ns + child_user_ns + child_sys_ns
         proc.last_ns = t_ns
-        if head.state == "Z":
+        if state == "Z":
             if proc.state != "Z":
                 proc.state = "Z"
                 self._live = None
                 self.zombies += 1
-                proc.ppid = head.ppid
+                proc.ppid = ppid
                 self.dirty_procs.add(proc.pid)
-            return
-        if head.num_threads != proc.num_threads:
-            proc.num_threads = head.num_threads
+            return True
+        if num_threads != proc.num_threads:
+            proc.num_threads = num_threads
             self._rescan_threads(proc, t_ns)
         if detail:
-            if head.ppid != proc.ppid:
-                proc.ppid = head.ppid
+            if ppid != proc.ppid:
+                proc.ppid = ppid
                 self.dirty_procs.add(proc.pid)
             cmdline = procfs.read_cmdline(self.fs, proc.pid)
             if cmdline and cmdline != proc.cmdline:
                 proc.cmdline = cmdline
                 self.dirty_procs.add(proc.pid)
+        return True
 
     def _rescan_threads(self, proc: ProcRecord, t_ns: int) -> None:
         tids = procfs.list_threads(self.fs, proc.pid)

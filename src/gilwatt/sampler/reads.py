@@ -43,7 +43,7 @@ class TreeReads:
         parse_statm = procfs.parse_statm
         clock = self.clock
         with_stat = reads != 0 or clock is None
-        detail = bool(reads & DETAIL)
+        detail = reads & DETAIL != 0
         own = rss = vms = 0
         gone: list[ProcRecord] | None = None
         for proc in members.procs.values():

@@ -122,7 +122,7 @@ class TreeSampler:
         account = self.account
         if reads & CTX:
             account.count_switches(members)
-        cpu, user, system = account.cpu(own, members.procs.values(), resum or reads != 0)
+        cpu, user, system = account.cpu(own, members.procs, resum)
         energy: int | None = None
         if self.meter is not None and (reads or self.meter_every_tick):
             if self.meter_follows_tree:
@@ -131,11 +131,10 @@ class TreeSampler:
                 energy, zones = self.meter.sample(t_ns, self.cores)
             for zone, value in zones.items():
                 rows.energy.append((seq, zone, value))
-        sums = account.sums
         vol, inv = account.switches
         rows.samples.append(
-            (seq, t_ns, scheduled_ns, trigger, cpu, user, system, rss, vms, sums.swap_bytes,
-             sums.threads, len(members.procs), vol, inv, energy)
+            (seq, t_ns, scheduled_ns, trigger, cpu, user, system, rss, vms, account.swap_bytes,
+             account.threads, len(members.procs), vol, inv, energy)
         )  # fmt: skip
         self.tree_rss.append(rss)
         if trigger == "marker":
