@@ -1,6 +1,7 @@
 """Sampler cost: CPU per tick against an 8-thread CPU-bound target, and CPU share at 100 Hz / 1 kHz.
 
     .venv/bin/python bench/bench_sampler_cost.py [--python PATH] [--seconds 3] [--rates 100,1000]
+        [--part 1|2|3|all]
 
 Part 1 samples one target alternately with gilwatt's TreeSampler and with the study's psutil
 recipe (``Process.cpu_percent()``, ``psutil.cpu_percent(percpu=True)``,
@@ -13,6 +14,12 @@ sampling loop's CPU (store writes included) as a share of one core. Targets: <= 
 100 Hz, <= 5 % at 1 kHz. As a baseline it also measures, against the same kind of target, a
 loop that only waits in ``select`` for the same deadlines: the floor any sampler pays for
 waking up that often on this machine.
+
+Part 3 times ``TreeSampler.sample()``'s code path alone against the 8-thread target: ticks back
+to back (no sleeps, so no cache or frequency effects of waking up), in blocks of 20, the
+minimum per tick over 30 blocks, for a plain tick (the tiers never come due) and for a status
+tick (``reads=STATUS``: ``stat``, every thread's ``schedstat``, ``/proc/stat``). It is the
+number to compare two versions of the sampler by; part 1 is the one to compare tools by.
 """
 
 from __future__ import annotations
@@ -103,6 +110,42 @@ def part1(python: str, seconds: float, interval_s: float) -> None:
     )
 
 
+def part3(python: str, blocks: int = 30, ticks: int = 20) -> None:
+    from gilwatt.energy import open_meter
+    from gilwatt.sampler import STATUS, TreeSampler
+
+    never_ns = 10**15  # tiers that never come due: every tick is a plain one unless forced
+    target = start_target(python, 8, 60)
+    try:
+        sampler = TreeSampler(
+            target.pid, meter=open_meter(), measure_cost=False,
+            status_interval_ns=never_ns, memory_interval_ns=never_ns,
+        )  # fmt: skip
+        sampler.sample()
+        time.sleep(0.15)  # past the first smaps_rollup read (100 ms after the start)
+        sampler.sample()
+        plain: list[float] = []
+        status: list[float] = []
+        for _ in range(blocks):
+            for reads, found in ((0, plain), (STATUS, status)):
+                t0 = time.thread_time_ns()
+                for _ in range(ticks):
+                    sampler.sample("tick", None, reads)
+                found.append((time.thread_time_ns() - t0) / ticks)
+                sampler.drain(False)
+        sampler.close()
+    finally:
+        target.kill()
+        target.wait()
+    print(f"part 3: code path alone, 8-thread CPU-bound target ({python}), ticks back to back,")
+    print(f"  min over {blocks} blocks of {ticks} ticks (median in brackets)")
+    for name, values in (("plain tick", plain), ("status tick", status)):
+        print(
+            f"  {name + ':':13} {min(values) / 1e3:7.1f} us CPU per tick"
+            f" ({statistics.median(values) / 1e3:.1f})"
+        )
+
+
 def wake_floor(python: str, seconds: float, rate: float) -> float:
     """CPU share of one core of a loop that only waits for each deadline (select on 4 pipes)."""
     target = start_target(python, 2, seconds + 0.5)
@@ -161,13 +204,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--interval-ms", type=float, default=10.0)
     parser.add_argument("--rates", default="100,1000")
-    parser.add_argument("--part", choices=("1", "2", "all"), default="all")
+    parser.add_argument("--part", choices=("1", "2", "3", "all"), default="all")
     args = parser.parse_args()
     args.python = args.python or default_target_python()
     if args.part in ("1", "all"):
         part1(args.python, args.seconds, args.interval_ms / 1e3)
     if args.part in ("2", "all"):
         part2(args.python, args.seconds, [float(r) for r in args.rates.split(",")])
+    if args.part in ("3", "all"):
+        part3(args.python)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,45 @@ def test_stat_fields_split_up_to_a_field_keep_the_rest_whole() -> None:
     assert int(head[procfs.NUM_THREADS_FIELD]) == procfs.parse_stat(data).num_threads == 2
 
 
+def test_stat_head_is_parse_stats_head() -> None:
+    hostile = b"42 (a) (b c)) Z 7 42 42 0 -1 4194560 100 0 0 0 7 3 2 1 20 0 3 0 99 1000 5 "
+    for data in ((ROOT / "proc" / str(CHILD) / "stat").read_bytes(), hostile + b"0 " * 20):
+        full, head = procfs.parse_stat(data), procfs.parse_stat_head(data)
+        assert (head.state, head.ppid, head.num_threads) == (
+            full.state,
+            full.ppid,
+            full.num_threads,
+        )
+        assert head.user_ticks * procfs.NS_PER_TICK == full.utime_ns
+        assert head.sys_ticks * procfs.NS_PER_TICK == full.stime_ns
+        assert (head.child_user_ns, head.child_sys_ns) == (full.cutime_ns, full.cstime_ns)
+    head = procfs.parse_stat_head(hostile)  # what the sampler needs, without the tail
+    assert (head.state, head.ppid, head.user_ticks, head.sys_ticks, head.num_threads) == (
+        "Z",
+        7,
+        7,
+        3,
+        3,
+    )
+    with pytest.raises(ValueError):
+        procfs.parse_stat_head(b"42 (a) S 1 42 42 0")
+
+
+def test_statm_gives_vms_and_rss_in_bytes() -> None:
+    data = (ROOT / "proc" / str(PARENT) / "statm").read_bytes()
+    vms_bytes, rss_bytes = procfs.parse_statm(data)
+    stat = procfs.parse_stat((ROOT / "proc" / str(PARENT) / "stat").read_bytes())
+    assert (vms_bytes, rss_bytes) == (stat.vsize_bytes, stat.rss_bytes)  # one capture
+    assert procfs.parse_statm(b"0 0 0 0 0 0 0\n") == (0, 0)  # a zombie's
+
+
+def test_pids_of_a_children_file() -> None:
+    task = ROOT / "proc" / str(PARENT) / "task"
+    assert procfs.parse_pids((task / str(PARENT) / "children").read_bytes()) == [CHILD]
+    assert procfs.parse_pids(b"") == []
+    assert procfs.parse_pids(b"12 345 6 ") == [12, 345, 6]
+
+
 def test_schedstat_run_ns_is_parse_schedstats_first_field() -> None:
     data = b"123456 789 10\n"
     assert procfs.schedstat_run_ns(data) == procfs.parse_schedstat(data)[0] == 123456

@@ -45,6 +45,22 @@ class ProcStat(NamedTuple):
     processor: int  # CPU the process (or thread) last ran on
 
 
+class StatHead(NamedTuple):
+    """The head of ``/proc/<pid>/stat`` the sampler reads at every status read.
+
+    Own CPU stays in clock ticks: the sampler takes only their user/sys proportion from it
+    (the exact total comes from the process's CPU clock).
+    """
+
+    state: str
+    ppid: int
+    user_ticks: int
+    sys_ticks: int
+    child_user_ns: int  # reaped children (and their reaped children)
+    child_sys_ns: int
+    num_threads: int
+
+
 class ProcStatus(NamedTuple):
     """The fields of ``/proc/<pid>/status`` the sampler uses (bytes; -1 when absent)."""
 
@@ -161,6 +177,34 @@ def parse_stat(data: bytes) -> ProcStat:
     )
 
 
+def parse_stat_head(data: bytes) -> StatHead:
+    """The fields of ``stat`` up to ``num_threads``, the rest left unsplit (a status read's
+    share of the sampler's per-tick budget)."""
+    f = stat_fields(data, NUM_THREADS_FIELD)
+    if len(f) <= NUM_THREADS_FIELD:
+        raise ValueError(f"short /proc stat line ({len(f)} fields)")
+    return StatHead(  # positional: keywords cost a NamedTuple about a microsecond
+        f[0].decode(),  # state
+        int(f[1]),  # ppid
+        int(f[11]),  # utime (ticks)
+        int(f[12]),  # stime
+        int(f[13]) * NS_PER_TICK,  # cutime
+        int(f[14]) * NS_PER_TICK,  # cstime
+        int(f[NUM_THREADS_FIELD]),
+    )
+
+
+def parse_statm(data: bytes) -> tuple[int, int]:
+    """(VMS, RSS) in bytes from ``statm`` (its first two fields, in pages); read every tick."""
+    f = data.split(None, 2)
+    return int(f[0]) * PAGE_SIZE, int(f[1]) * PAGE_SIZE
+
+
+def parse_pids(data: bytes) -> list[int]:
+    """The pids of a ``task/<tid>/children`` file (space-separated; empty when none)."""
+    return [int(word) for word in data.split()]
+
+
 def _status_value(data: bytes, key: bytes) -> int:
     start = data.find(key)
     if start < 0:
@@ -218,7 +262,7 @@ def children_of(root: Path, pid: int, tids: list[int] | None = None) -> set[int]
     for tid in tids if tids is not None else list_threads(root, pid):
         text = read_text(root / "proc" / str(pid) / "task" / str(tid) / "children")
         if text:
-            found.update(int(word) for word in text.split())
+            found.update(parse_pids(text.encode()))
     return found
 
 
