@@ -54,6 +54,9 @@ def as_json(result: AdviseResult) -> dict[str, Any]:
             "parallelism": option.parallelism,
             "confidence": advice.level if advice else "low",
             "confidence_share": None if advice is None else round(advice.confidence, 4),
+            "pooled_cv": None if advice is None or advice.pooled_cv is None
+            else round(advice.pooled_cv, 4),
+            "confidence_capped": "" if advice is None else advice.capped,
             "objective": result.request.objective,
             "margin": None if advice is None else advice.margin,
             "best": None if advice is None or advice.best is None else advice.best.key,
@@ -124,6 +127,8 @@ def text(result: AdviseResult) -> str:
         lines.append(f"advice    {verdict(result)}")
         lines.append(f"          confidence {advice.level.upper()} ({advice.confidence:.0%} of re-draws "
                      f"keep it within {advice.margin:.0%} of the best); {advice.reason}")  # fmt: skip
+        if advice.capped:
+            lines.append(f"          {advice.capped}")
     for i, line in enumerate(why_lines(stats, advice.option if advice else None, result.cpus, "")):
         lines.append(("why       " if i == 0 else "          ") + line)
     for i, line in enumerate(not_measured_lines(stats, result.cpus, result.not_measured)):
