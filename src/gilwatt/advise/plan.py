@@ -18,6 +18,9 @@ from gilwatt.advise.decision import Option
 from gilwatt.advise.target import Target
 
 DIAGNOSTIC = "diagnostic: separates the free-threaded build's cost from the GIL's"
+# A program waits (I/O, sleeps, locks held elsewhere) when, alone at one worker, it keeps less
+# than a quarter of a CPU busy: only then may more workers than the usable CPUs be advised.
+WAITS_CPU_PER_WALL = 0.25
 
 
 def usable_cpus() -> int:

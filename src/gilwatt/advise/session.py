@@ -7,6 +7,12 @@ the unit of replication; its shared load cancels in the paired re-draws). If few
 first. Blocks follow until the advice is high-confidence (after ``MIN_BLOCKS``), ``MAX_BLOCKS``
 are done, or the next block would overrun the budget. Everything goes into a study named
 "advise" (resumable: the same target and options on the same store continue its blocks).
+
+Every run passes the study's machine gate: a run during which other programs took more than
+``max_foreign_cpu`` cores is *disturbed*, left out, and run again at the end of its block, at
+most ``MAX_RERUNS`` times and only while the budget lasts. When it is still disturbed then, its
+last attempt is kept (a machine that stays busy must not leave nothing to advise on), marked so,
+and the confidence is at most moderate.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from gilwatt.advise.decision import MARGIN, Advice, Candidate, Option, decide
 from gilwatt.advise.measure import Outcome, read_outcome, run_one
 from gilwatt.advise.target import Target
 from gilwatt.errors import ConfigError
+from gilwatt.study import machine
 
 MIN_BLOCKS = 3
 MAX_BLOCKS = 10
@@ -57,6 +64,7 @@ class AdviseRequest:
     dry_run: bool = False
     cpus: int | None = None  # usable CPUs (default: counted here)
     seed: int = 13
+    max_foreign_cpu: float | None = machine.DEFAULT_MAX_FOREIGN_CPU  # cores; None: no gate
 
 
 @dataclass
@@ -78,6 +86,8 @@ class AdviseResult:
     dropped: dict[str, float] = field(default_factory=dict)  # clear losers: key -> x the best
     load_start: float | None = None  # the host's 1-minute load average
     load_end: float | None = None
+    disturbed: int = 0  # runs left out for foreign load (and run again)
+    kept_disturbed: int = 0  # runs still disturbed after the reruns, kept
 
     def python_for(self, option: Option) -> str:
         interp = self.request.gil if option.mode == "gil" else self.request.ft
@@ -128,6 +138,14 @@ def _loadavg() -> float | None:
 
 def _note_load(result: AdviseResult) -> None:
     """Other programs' load: the CPU the program got is not the host's (see issue 12's gates)."""
+    if result.disturbed:
+        limit = result.request.max_foreign_cpu
+        result.not_measured.append(
+            f"{result.disturbed} run(s) disturbed (other programs took more than {limit:g} cores "
+            f"while they ran): left out and run again"
+            + (f"; {result.kept_disturbed} still disturbed after {machine.MAX_RERUNS} reruns "
+               f"or at the end of the budget, kept" if result.kept_disturbed else "")
+        )  # fmt: skip
     # the load at the start is other programs' (advise had run nothing); the end's includes ours
     start, end = result.load_start, result.load_end
     if start is not None and start > result.cpus / 2:
@@ -226,6 +244,13 @@ def _resume(result: AdviseResult, store: Any, study: Any) -> None:
         outcome = read_outcome(
             result.request.store_path, row.run_id, option, row.block, result.request.target
         )
+        if row.status == "disturbed":  # left out (it was run again)
+            outcome.valid, outcome.superseded = False, True
+            outcome.disturbed = outcome.reason = row.reason
+            result.disturbed += 1
+        elif row.reason.startswith("kept after reruns"):
+            outcome.extra["kept_disturbed"] = row.reason
+            result.kept_disturbed += 1
         result.outcomes.append(outcome)
     result.blocks = max((o.block for o in result.outcomes), default=0)
 
@@ -267,7 +292,8 @@ def _measure(result: AdviseResult, store: Any, study: Any, say: Event, t0: float
         order = [o for o in result.options if o.key not in skip]
         rng.shuffle(order)
         began = time.monotonic()
-        lost_s = _run_block(result, store, study.study_id, block, order, run_timeout)
+        lost_s = _run_block(result, store, study.study_id, block, order, run_timeout,
+                            t0 + req.budget_s)  # fmt: skip
         result.blocks = block
         block_s = max(block_s * 0.5, time.monotonic() - began - lost_s)
         say(f"block {block}: {time.monotonic() - began:.1f} s")
@@ -296,8 +322,10 @@ def _run_block(
     block: int,
     order: list[Option],
     run_timeout: float,
+    deadline: float,
 ) -> float:
-    """Run one block in ``order``; return the seconds lost to runs that timed out."""
+    """Run one block in ``order``, then the disturbed runs again (before ``deadline``, a
+    monotonic time); return the seconds lost to runs that timed out."""
     from gilwatt.store.studies import StudyRunRow
 
     req = result.request
@@ -314,7 +342,7 @@ def _run_block(
             interpreter=(req.gil if option.mode == "gil" else req.ft).info(),
             store_path=req.store_path, study_id=study_id, label=row.run_key,
             block=block, cwd=req.cwd, timeout_s=run_timeout, prepare=req.prepare,
-            verify=req.verify,
+            verify=req.verify, max_foreign_cpu=req.max_foreign_cpu,
         )  # fmt: skip
         if outcome.status == "timeout":  # not run again: it would eat the budget
             lost_s += time.monotonic() - run_began
@@ -323,10 +351,63 @@ def _run_block(
                 f"{option.key}: stopped after {run_timeout:.0f} s (timed out: more than "
                 f"{TIMEOUT_FACTOR:.0f}x the slowest calibration run); not run again"
             )
-        status = "done" if outcome.valid else "invalid"
-        store.set_study_run_status(study_id, row.run_key, status, outcome.reason, outcome.run_id)
+        store.set_study_run_status(study_id, row.run_key, _status(outcome), outcome.reason,
+                                   outcome.run_id)  # fmt: skip
         result.outcomes.append(outcome)
+    for row, option in zip(rows, order, strict=True):
+        _rerun_disturbed(result, store, study_id, row, option, run_timeout, deadline)
     return lost_s
+
+
+def _status(outcome: Outcome) -> str:
+    if outcome.disturbed and not outcome.valid:
+        return "disturbed"
+    return "done" if outcome.valid else "invalid"
+
+
+def _rerun_disturbed(
+    result: AdviseResult,
+    store: Any,
+    study_id: int,
+    row: Any,
+    option: Option,
+    run_timeout: float,
+    deadline: float,
+) -> None:
+    """Run a disturbed run again, at most MAX_RERUNS times and while the budget lasts; the
+    last attempt, still disturbed, is kept (marked) so a busy machine still gets an answer."""
+    from gilwatt.store.studies import StudyRunRow
+
+    req = result.request
+    current = next(o for o in reversed(result.outcomes) if o.option == option
+                   and o.block == row.block)  # fmt: skip
+    key = row.run_key
+    while current.disturbed and not current.valid:
+        result.disturbed += 1
+        run_s = (current.wall_s or 1.0) + RUN_OVERHEAD_S
+        if current.attempt >= machine.MAX_RERUNS or time.monotonic() + run_s > deadline:
+            current.valid, current.reason = True, ""
+            current.extra["kept_disturbed"] = current.disturbed
+            result.kept_disturbed += 1
+            store.set_study_run_status(study_id, key, "done", "kept after reruns: "
+                                       + current.disturbed, current.run_id)  # fmt: skip
+            return
+        current.superseded = True
+        key = f"{row.run_key}#r{current.attempt + 1}"
+        again = StudyRunRow(key, row.block, row.position + 1000 * (current.attempt + 1),
+                            row.workload, row.params_json, row.workers, row.mode,
+                            row.interpreter, "pending", "", None)  # fmt: skip
+        store.add_study_runs(study_id, [again])
+        current = run_one(
+            target=req.target, option=option, python=result.python_for(option),
+            interpreter=(req.gil if option.mode == "gil" else req.ft).info(),
+            store_path=req.store_path, study_id=study_id, label=key, block=row.block,
+            cwd=req.cwd, timeout_s=run_timeout, prepare=req.prepare, verify=req.verify,
+            max_foreign_cpu=req.max_foreign_cpu, attempt=current.attempt + 1,
+        )  # fmt: skip
+        store.set_study_run_status(study_id, key, _status(current), current.reason,
+                                   current.run_id)  # fmt: skip
+        result.outcomes.append(current)
 
 
 def _calibrate(result: AdviseResult, say: Event) -> dict[str, float]:
@@ -345,7 +426,7 @@ def _calibrate(result: AdviseResult, say: Event) -> dict[str, float]:
             interpreter=(req.gil if option.mode == "gil" else req.ft).info(),
             store_path=req.store_path, study_id=None, label=f"calibration {option.key}",
             block=0, cwd=req.cwd, timeout_s=req.timeout_s or req.budget_s, prepare=req.prepare,
-            verify=req.verify,
+            verify=req.verify, max_foreign_cpu=None,
         )  # fmt: skip
         outcome.extra["calibration"] = True
         result.outcomes.append(outcome)
@@ -397,7 +478,7 @@ def _drop_clear_losers(result: AdviseResult, say: Event) -> None:
     the free-threaded build) can eat the budget. It stays in the table, not advisable."""
     by_key: dict[str, list[float]] = {}
     for o in result.outcomes:
-        if o.block > 0 and o.status == "ok" and o.wall_s:
+        if o.block > 0 and o.status == "ok" and o.wall_s and not o.superseded:
             by_key.setdefault(o.option.key, []).append(o.wall_s)
     typical = {k: sorted(v)[len(v) // 2] for k, v in by_key.items() if len(v) >= 2}
     advisable = [t for k, t in typical.items() if not k.startswith("ft-gil")]
@@ -435,7 +516,8 @@ def _extend_for_io(result: AdviseResult) -> list[Option]:
         over = option_stats(option, result.outcomes)
         if not (over.wall_s and base.wall_s and alone.parallelism is not None):
             continue
-        if over.wall_s * (1 + 2 * MARGIN) < base.wall_s and alone.parallelism < 0.25:
+        waits = alone.parallelism < plan_mod.WAITS_CPU_PER_WALL
+        if over.wall_s * (1 + 2 * MARGIN) < base.wall_s and waits:
             added.append(Option(option.mode, top * 2, par))
     if added:
         result.options = sorted([*result.options, *added], key=Option.simplicity)
@@ -459,7 +541,8 @@ def candidates_of(result: AdviseResult) -> list[Candidate]:
     rd = result.readiness
     out = []
     for option in result.options:
-        runs = [o for o in result.outcomes if o.option == option and o.block > 0]
+        runs = [o for o in result.outcomes
+                if o.option == option and o.block > 0 and not o.superseded]  # fmt: skip
         values = [v for o in runs if o.valid and (v := o.objective(result.request.objective))]
         blocked = ""
         if option.mode == "ft-gil":
@@ -471,6 +554,8 @@ def candidates_of(result: AdviseResult) -> list[Candidate]:
             blocked = f"timed out after {result.timed_out[option.key]:.0f} s"
         elif option.key in result.dropped:
             blocked = f"x{result.dropped[option.key]:.1f} the best's time: not run again"
+        elif option.workers > result.cpus and (why := _not_waiting(result, option)):
+            blocked = why
         elif any(o.status != "ok" for o in runs):
             bad = sum(o.status != "ok" for o in runs)
             blocked = f"the program failed in {bad} of {len(runs)} runs"
@@ -483,10 +568,36 @@ def candidates_of(result: AdviseResult) -> list[Candidate]:
     return out
 
 
+def _not_waiting(result: AdviseResult, option: Option) -> str:
+    """Why more workers than the usable CPUs cannot be advised: the program does not wait at
+    one worker (CPU / wall not below WAITS_CPU_PER_WALL), or that is unknown. '' if it waits."""
+    from gilwatt.advise.why import option_stats
+
+    alone = None
+    for par in dict.fromkeys((option.parallelism, "threads")):
+        stats = option_stats(Option(option.mode, 1, par), result.outcomes)
+        if stats.parallelism is not None:
+            alone = stats.parallelism
+            break
+    limit = plan_mod.WAITS_CPU_PER_WALL
+    if alone is not None and alone < limit:
+        return ""
+    seen = "not measured" if alone is None else f"{alone:.2f}"
+    return (f"more workers than the {result.cpus} usable CPUs: advised only for a program that "
+            f"waits (CPU / wall at 1 worker {seen}, not below {limit:g})")  # fmt: skip
+
+
 def _decide(result: AdviseResult) -> Advice:
     req = result.request
-    return decide(candidates_of(result), max_rss_bytes=req.max_rss_bytes,
-                  allow_estimate=req.allow_estimate)  # fmt: skip
+    advice = decide(candidates_of(result), max_rss_bytes=req.max_rss_bytes,
+                    allow_estimate=req.allow_estimate)  # fmt: skip
+    if result.kept_disturbed and advice.level == "high":
+        advice.level = "moderate"
+        advice.capped = (
+            f"confidence capped at moderate: {result.kept_disturbed} run(s) still disturbed "
+            f"after {machine.MAX_RERUNS} reruns were kept (other programs took CPU)"
+        )
+    return advice
 
 
 def _conclude(result: AdviseResult) -> None:

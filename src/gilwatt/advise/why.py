@@ -30,6 +30,7 @@ class OptionStats:
     peak_rss_bytes: float | None
     energy_j: float | None
     gil_back_on: bool
+    disturbed: int = 0  # runs the machine gate found disturbed (left out, or kept after reruns)
 
     @property
     def parallelism(self) -> float | None:
@@ -49,7 +50,8 @@ def _mean(xs: Sequence[float]) -> float | None:
 
 
 def option_stats(option: Option, outcomes: Sequence[Outcome]) -> OptionStats:
-    runs = [o for o in outcomes if o.option == option and o.block > 0]
+    mine = [o for o in outcomes if o.option == option and o.block > 0]
+    runs = [o for o in mine if not o.superseded]
     # a run whose GIL came back on is invalid for ft but shows what the user gets today
     timed = [o for o in runs if o.valid or (o.gil_back_on and o.status == "ok")]
     return OptionStats(
@@ -61,6 +63,7 @@ def option_stats(option: Option, outcomes: Sequence[Outcome]) -> OptionStats:
         peak_rss_bytes=_mean([float(o.objective("memory") or 0) for o in timed if o.objective("memory")]),
         energy_j=_mean([o.energy_j for o in timed if o.energy_j is not None]),
         gil_back_on=any(o.gil_back_on for o in runs),
+        disturbed=sum(bool(o.disturbed) for o in mine),
     )  # fmt: skip
 
 
