@@ -26,6 +26,15 @@ from gilwatt.errors import ConfigError
 from gilwatt.modes import Mode, expected_gil, gil_mismatch
 from gilwatt.study import machine
 
+# The tree's PSS is read at this interval in advise runs (the profiler's default is 1 s): a
+# program of a second would otherwise show its summed PSS at one or two moments.
+MEMORY_INTERVAL_NS = 250_000_000
+MEMORY_KINDS = {
+    "rss-exact": "peak RSS (exact)",
+    "rss-vmhwm-read": "peak RSS (highest VmHWM read)",
+    "pss-sampled": "peak PSS summed over the tree (sampled every 250 ms)",
+}
+
 
 @dataclass
 class Outcome:
@@ -41,6 +50,7 @@ class Outcome:
     involuntary: int | None = None
     peak_rss_bytes: int | None = None
     peak_pss_bytes: int | None = None
+    peak_rss_exact: bool = False  # the kernel's account (wait4), not the highest VmHWM read
     energy_j: float | None = None
     energy_estimate: bool = False
     gil_back_on: bool = False
@@ -57,9 +67,24 @@ class Outcome:
             return self.wall_s
         if name == "energy":
             return self.energy_j
-        if self.option.parallelism == "processes" and self.peak_pss_bytes:
-            return float(self.peak_pss_bytes)
-        return None if self.peak_rss_bytes is None else float(self.peak_rss_bytes)
+        return self.memory_bytes
+
+    @property
+    def processes(self) -> bool:
+        return self.option.parallelism == "processes"
+
+    @property
+    def memory_bytes(self) -> float | None:
+        """The one memory figure (objective, --max-rss, slope): threads share one process, so
+        its peak RSS; processes, the peak of the tree's summed PSS (shared pages split)."""
+        value = self.peak_pss_bytes if self.processes else self.peak_rss_bytes
+        return None if not value else float(value)
+
+    @property
+    def memory_kind(self) -> str:
+        if self.processes:
+            return "pss-sampled"
+        return "rss-exact" if self.peak_rss_exact else "rss-vmhwm-read"
 
 
 def child_env(mode: str) -> dict[str, str]:
@@ -100,7 +125,7 @@ def run_one(
     request = ProfileRequest(
         argv=argv, store_path=store_path, env={**target.env(option.workers), **child_env(option.mode)},
         cwd=cwd, interpreter=interpreter, label=label, study_id=study_id, passthrough=False,
-        timeout_s=timeout_s, on_warning=lambda _text: None,
+        timeout_s=timeout_s, on_warning=lambda _text: None, memory_interval_ns=MEMORY_INTERVAL_NS,
     )  # fmt: skip
     before = machine.snapshot()
     own_before = machine.own_cpu_ns()
@@ -166,6 +191,7 @@ def read_outcome(
         reason="; ".join(reasons), wall_s=wall_ns / 1e9 if wall_ns else None,
         cpu_s=cpu_ns / 1e9, sys_s=summary.cpu_sys_ns / 1e9, involuntary=summary.ctx_involuntary,
         peak_rss_bytes=summary.peak_rss_bytes or None, peak_pss_bytes=summary.peak_pss_bytes,
+        peak_rss_exact=summary.peak_rss_exact,
         energy_j=None if energy_uj is None else energy_uj / 1e6, energy_estimate=estimate,
         gil_back_on=gil_back_on, stdout=stdout, extra={"span": span},
     )  # fmt: skip

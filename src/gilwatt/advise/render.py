@@ -4,12 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from gilwatt.advise.measure import MEMORY_KINDS
 from gilwatt.advise.session import AdviseResult
-from gilwatt.advise.why import OptionStats, not_measured_lines, option_stats, why_lines
+from gilwatt.advise.why import (
+    OptionStats,
+    memory_fits,
+    not_measured_lines,
+    option_stats,
+    scaling_fits,
+    why_lines,
+)
 from gilwatt.units import format_bytes
 
 SCHEMA = 1
 _LEVEL_MARK = {"blocker": "!!", "warning": "! ", "ok": "  ", "info": "  "}
+# the memory column's marks: the figure behind each value (MEMORY_KINDS)
+MEMORY_MARK = {"rss-exact": "", "rss-vmhwm-read": "*", "pss-sampled": "~"}
+MEMORY_LEGEND = (
+    "memory: peak RSS of the process for threads (* = the highest VmHWM read, not the kernel's "
+    "exact peak); ~ = peak PSS summed over the process tree, sampled every 250 ms (processes)"
+)
 
 
 def stats_of(result: AdviseResult) -> dict[str, OptionStats]:
@@ -65,8 +79,10 @@ def as_json(result: AdviseResult) -> dict[str, Any]:
         },
         "candidates": [],
         "readiness": result.readiness.as_json(),
-        "why": why_lines(stats, option, result.cpus, command_of(result)),
-        "not_measured": not_measured_lines(stats, result.cpus, result.not_measured),
+        "why": why_lines(stats, option, result.cpus, result.outcomes),
+        "not_measured": not_measured_lines(result.cpus, result.not_measured, result.outcomes),
+        "scaling": _scaling_json(result),
+        "memory_per_worker": _memory_json(result),
         "host": {"usable_cpus": result.cpus, "load_start": result.load_start,
                  "load_end": result.load_end,
                  "max_foreign_cpu": result.request.max_foreign_cpu,
@@ -84,7 +100,8 @@ def as_json(result: AdviseResult) -> dict[str, Any]:
         out["candidates"].append({
             "key": o.key, "mode": o.mode, "workers": o.workers, "parallelism": o.parallelism,
             "runs": s.runs, "valid_runs": s.valid, "time_s": s.wall_s, "cpu_s": s.cpu_s,
-            "parallelism_cpu_per_wall": s.parallelism, "peak_memory_bytes": s.peak_rss_bytes,
+            "parallelism_cpu_per_wall": s.parallelism, "peak_memory_bytes": s.peak_memory_bytes,
+            "memory_kind": s.memory_kind or None,
             "energy_j": s.energy_j, "gil_back_on": s.gil_back_on, "disturbed_runs": s.disturbed,
             "ratio_vs_best": None if advice is None else advice.ratio_by_key.get(o.key),
             "not_advisable": None if advice is None else advice.excluded.get(o.key),
@@ -109,7 +126,7 @@ def text(result: AdviseResult) -> str:
     lines += ["", f"measured  {result.blocks} block(s), {len(result.outcomes)} runs, "
                   f"{result.elapsed_s:.0f} s; stopped: {result.stopped or '-'}"]  # fmt: skip
     lines.append(
-        f"  {'option':<22} {'time':>9} {'vs best':>8} {'CPU/wall':>8} {'memory':>10}  runs  note"
+        f"  {'option':<22} {'time':>9} {'vs best':>8} {'CPU/wall':>8} {'memory':>11}  runs  note"
     )
     for o in result.options:
         s = stats[o.key]
@@ -121,8 +138,9 @@ def text(result: AdviseResult) -> str:
             note = "best" + (f"; {note}" if note else "")
         lines.append(
             f"  {o.key:<22} {_s(s.wall_s):>9} {_x(ratio):>8} {_f(s.parallelism):>8} "
-            f"{format_bytes(s.peak_rss_bytes) if s.peak_rss_bytes else '-':>10}  {s.valid}/{s.runs}  {note}"
+            f"{_memory(s):>11}  {s.valid}/{s.runs}  {note}"
         )
+    lines.append(f"  {MEMORY_LEGEND}")
     lines.append("")
     if advice is None or advice.option is None:
         lines.append("advice    none: " + (advice.reason if advice else result.stopped))
@@ -132,9 +150,10 @@ def text(result: AdviseResult) -> str:
                      f"keep it within {advice.margin:.0%} of the best); {advice.reason}")  # fmt: skip
         if advice.capped:
             lines.append(f"          {advice.capped}")
-    for i, line in enumerate(why_lines(stats, advice.option if advice else None, result.cpus, "")):
+    option = advice.option if advice else None
+    for i, line in enumerate(why_lines(stats, option, result.cpus, result.outcomes)):
         lines.append(("why       " if i == 0 else "          ") + line)
-    for i, line in enumerate(not_measured_lines(stats, result.cpus, result.not_measured)):
+    for i, line in enumerate(not_measured_lines(result.cpus, result.not_measured, result.outcomes)):
         lines.append(("not seen  " if i == 0 else "          ") + line)
     cmd = command_of(result)
     if cmd:
@@ -155,3 +174,34 @@ def _x(x: float | None) -> str:
 
 def _f(x: float | None) -> str:
     return "-" if x is None else f"{x:.2f}"
+
+
+def _memory(s: OptionStats) -> str:
+    if not s.peak_memory_bytes:
+        return "-"
+    return format_bytes(s.peak_memory_bytes) + MEMORY_MARK.get(s.memory_kind, "?")
+
+
+def _pair(interval: tuple[float, float] | None, digits: int) -> list[float] | None:
+    return None if interval is None else [round(v, digits) for v in interval]
+
+
+def _scaling_json(result: AdviseResult) -> list[dict[str, Any]]:
+    return [
+        {"mode": mode, "parallelism": par, "workers": [1, fit.top],
+         "speedup": round(fit.speedup, 4), "speedup_interval": _pair(fit.speedup_interval, 4),
+         "serial_fraction": None if fit.serial is None else round(fit.serial, 4),
+         "serial_fraction_interval": _pair(fit.serial_interval, 4), "blocks": fit.blocks,
+         "note": fit.note}
+        for (mode, par), fit in sorted(scaling_fits(result.outcomes, result.cpus).items())
+    ]  # fmt: skip
+
+
+def _memory_json(result: AdviseResult) -> list[dict[str, Any]]:
+    return [
+        {"mode": mode, "parallelism": par, "memory_kind": kind,
+         "figure": MEMORY_KINDS.get(kind, kind), "bytes_per_worker": round(slope.bytes_per_worker),
+         "interval": _pair(slope.interval, 0), "points": slope.points, "dof": slope.dof,
+         "note": slope.note}
+        for (mode, par), (slope, kind) in sorted(memory_fits(result.outcomes).items())
+    ]  # fmt: skip
