@@ -30,9 +30,9 @@ from gilwatt.study import machine
 # program of a second would otherwise show its summed PSS at one or two moments.
 MEMORY_INTERVAL_NS = 250_000_000
 MEMORY_KINDS = {
-    "rss-exact": "peak RSS (exact)",
-    "rss-vmhwm-read": "peak RSS (highest VmHWM read)",
-    "pss-sampled": "peak PSS summed over the tree (sampled every 250 ms)",
+    "rss-exact": "peak RSS, exact",
+    "rss-vmhwm-read": "peak RSS, the highest VmHWM read",
+    "pss-sampled": "peak PSS summed over the tree, sampled every 250 ms",
 }
 
 
