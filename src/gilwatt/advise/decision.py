@@ -4,8 +4,9 @@ Each candidate (build mode, workers, threads or processes) has one objective val
 replicate (seconds, joules or bytes; lower is better). The rule:
 
 1. candidates that cannot be advised drop out, each with its reason: a diagnostic (``ft-gil``),
-   the GIL turned back on, no valid run, peak RSS above ``--max-rss``, an energy figure from a
-   model without ``--allow-estimate``;
+   the GIL turned back on, no valid run, peak memory (RSS for threads, the tree's summed PSS
+   for processes) above ``--max-rss``, an energy figure from a model without
+   ``--allow-estimate``;
 2. the best is the lowest geometric mean; every option within the equivalence margin (5%) of
    it is as good, and the *simplest* of those is advised, by one total order: the GIL build
    before the free-threaded one, then fewer workers, then threads before processes;
@@ -181,7 +182,7 @@ def _why_not(
     rss = cand.peak_rss_bytes
     if max_rss_bytes is not None and rss is not None and rss > max_rss_bytes:
         mib = rss / 2**20
-        return f"peak RSS {mib:.0f} MiB is above --max-rss ({max_rss_bytes / 2**20:.0f} MiB)"
+        return f"peak memory {mib:.0f} MiB is above --max-rss ({max_rss_bytes / 2**20:.0f} MiB)"
     if cand.estimate and not allow_estimate:
         return "its energy is a model's estimate (decides only with --allow-estimate)"
     return ""

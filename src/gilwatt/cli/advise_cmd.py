@@ -54,7 +54,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     how.add_argument("--objective", choices=("time", "energy", "memory"), default="time")
     how.add_argument(
-        "--max-rss", metavar="SIZE", help="exclude options whose peak RSS is above SIZE (e.g. 2GiB)"
+        "--max-rss",
+        metavar="SIZE",
+        help="exclude options whose peak memory is above SIZE, e.g. 2GiB (RSS; summed PSS for processes)",
     )
     how.add_argument("--allow-estimate", action="store_true",
                      help="let energy from a model (not RAPL) decide")  # fmt: skip
