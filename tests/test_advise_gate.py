@@ -47,11 +47,12 @@ def _fake_runs(monkeypatch: pytest.MonkeyPatch, disturbed_attempts: int) -> list
     return calls
 
 
-def _block(result: AdviseResult, deadline: float) -> dict[str, tuple[str, str]]:
+def _block(result: AdviseResult, deadline: float, count: int = 1) -> dict[str, tuple[str, str]]:
     store = Store.open(result.request.store_path)
     try:
         study = store.create_study("advise", "h", {}, 1)
-        blocks.run_block(result, store, study.study_id, 1, [GIL1], 60.0, deadline)
+        for block in range(1, count + 1):
+            blocks.run_block(result, store, study.study_id, block, [GIL1], 60.0, deadline)
         return {r.run_key: (r.status, r.reason) for r in store.study_runs(study.study_id)}
     finally:
         store.close()
@@ -82,6 +83,17 @@ def test_reruns_are_bounded_then_the_last_attempt_is_kept(
     assert last.valid and "kept_disturbed" in last.extra and result.kept_disturbed == 1
     status, reason = ledger[f"gil threads=1#b1#r{machine.MAX_RERUNS}"]
     assert status == "done" and reason.startswith("kept after reruns: disturbed")
+
+
+def test_a_block_that_stays_disturbed_ends_the_reruns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _fake_runs(monkeypatch, disturbed_attempts=99)
+    result = _result(tmp_path, [GIL1])
+    _block(result, time.monotonic() + 600, count=2)
+    assert calls == [*range(machine.MAX_RERUNS + 1), 0]  # block 2: kept at once
+    assert result.reruns_futile and result.kept_disturbed == 2
+    assert any("machine stays busy" in note for note in result.not_measured)
 
 
 def test_no_rerun_past_the_budget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,7 +5,9 @@ dropped, more workers where the program waits).
 A disturbed run (the study's machine gate: other programs took more than ``max_foreign_cpu``
 cores while it ran) is left out and run again at the end of its block, at most
 ``machine.MAX_RERUNS`` times and while the budget lasts; still disturbed then, its last attempt
-is kept and marked, so a machine that stays busy still gets an answer (at most moderate).
+is kept and marked, so a machine that stays busy still gets an answer (at most moderate). When
+every run of a block ends so, the machine stays busy: later disturbed runs are kept at once
+(their reruns would triple the cost of a block and change nothing).
 """
 
 from __future__ import annotations
@@ -76,6 +78,13 @@ def run_block(
         result.outcomes.append(outcome)
     for row, option in zip(rows, order, strict=True):
         _rerun_disturbed(result, store, study_id, row, option, run_timeout, deadline)
+    kept = [o for o in result.outcomes if o.block == block and not o.superseded]
+    if kept and not result.reruns_futile and all("kept_disturbed" in o.extra for o in kept):
+        result.reruns_futile = True  # the machine stays busy: reruns would only eat the budget
+        result.not_measured.append(
+            f"every run of block {block} was still disturbed after its reruns: the machine "
+            f"stays busy, so later disturbed runs were kept without reruns"
+        )
     return lost_s
 
 
@@ -105,7 +114,8 @@ def _rerun_disturbed(
     while current.disturbed and not current.valid:
         result.disturbed += 1
         run_s = (current.wall_s or 1.0) + RUN_OVERHEAD_S
-        if current.attempt >= machine.MAX_RERUNS or time.monotonic() + run_s > deadline:
+        last = current.attempt >= machine.MAX_RERUNS or result.reruns_futile
+        if last or time.monotonic() + run_s > deadline:
             current.valid, current.reason = True, ""
             current.extra["kept_disturbed"] = current.disturbed
             result.kept_disturbed += 1

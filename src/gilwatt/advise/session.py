@@ -89,6 +89,7 @@ class AdviseResult:
     load_end: float | None = None
     disturbed: int = 0  # runs left out for foreign load (and run again)
     kept_disturbed: int = 0  # runs still disturbed after the reruns, kept
+    reruns_futile: bool = False  # a whole block stayed disturbed: no more reruns
 
     def python_for(self, option: Option) -> str:
         interp = self.request.gil if option.mode == "gil" else self.request.ft
