@@ -200,10 +200,11 @@ def test_an_option_twice_slower_than_the_best_stops_after_two_blocks(tmp_path: P
 
 def test_memory_per_added_process_is_the_tree_pss_slope(tmp_path: Path) -> None:
     # 96 MiB shared after fork, 16 MiB written per worker: summed PSS grows ~17.7 MiB per
-    # process here (124 / 143 / 178 MiB at 1 / 2 / 4); a sum of RSS would grow ~120 MiB
+    # process here (124 / 143 / 178 MiB at 1 / 2 / 4); a sum of RSS would grow ~120 MiB.
+    # A budget of one block: two points a build, a slope without an interval
     code, answer, stderr = advise(tmp_path, "--parallelism", "processes", "--workers", "1,2",
                                   "--", str(PROGRAMS / "shared_pages.py"), "{n}", "1.0",
-                                  budget="20s")  # fmt: skip
+                                  budget="8s")  # fmt: skip
     assert code == 0, stderr
     two = candidate(answer, "gil processes=2")
     assert two["memory_kind"] == "pss-sampled" and two["peak_memory_bytes"] > 96 * 2**20
