@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -22,9 +23,13 @@ from advise_fixtures import PROGRAMS, cext_program
 pytestmark = pytest.mark.skipif(pythons.pair() is None, reason="no GIL / free-threaded pair")
 
 
-def advise(tmp_path: Path, *args: str, budget: str = "20s") -> tuple[int, dict[str, Any], str]:
+def advise(
+    tmp_path: Path, *args: str, budget: str = "20s", gate: str = "64"
+) -> tuple[int, dict[str, Any], str]:
+    """``gate``: --max-foreign-cpu. Off (64 cores) but where a test is about it: on a loaded
+    machine every run would be disturbed and run again, three times the CI time."""
     argv = [sys.executable, "-m", "gilwatt", "advise", "--budget", budget, "--no-report",
-            "--json", "-o", str(tmp_path / "advise.db"), *args]  # fmt: skip
+            "--json", "-o", str(tmp_path / "advise.db"), "--max-foreign-cpu", gate, *args]  # fmt: skip
     done = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path, timeout=120)
     answer = json.loads(done.stdout) if done.stdout.strip() else {}
     return done.returncode, answer, done.stderr
@@ -42,6 +47,7 @@ def test_bad_input_exits_2(tmp_path: Path) -> None:
         ["--cmd", "echo", "hello"],  # no {python}
         ["--workers", "0,x", "--", str(PROGRAMS / "single.py")],
         ["--max-rss", "lots", "--", str(PROGRAMS / "single.py")],
+        ["--max-foreign-cpu", "-1", "--", str(PROGRAMS / "single.py")],
     ]
     for args in cases:
         done = subprocess.run([*gilwatt, *args], capture_output=True, text=True, cwd=tmp_path)
@@ -124,12 +130,23 @@ def test_output_that_differs_with_n_is_a_possible_race(tmp_path: Path) -> None:
 
 
 def test_single_threaded_program_compares_the_builds_at_one_worker(tmp_path: Path) -> None:
+    # the machine gate at the study's default: every swept run has its machine row
     code, answer, stderr = advise(
-        tmp_path, "--", str(PROGRAMS / "single.py"), "300000", budget="10s"
+        tmp_path, "--", str(PROGRAMS / "single.py"), "300000", budget="10s", gate="0.1"
     )
     assert code == 0, stderr
     assert [c["key"] for c in answer["candidates"]] == ["gil", "ft", "ft-gil"]
     assert answer["advice"]["workers"] == 1 and answer["advice"]["parallelism"] == "none"
+    assert answer["host"]["max_foreign_cpu"] == 0.1
+    with sqlite3.connect(tmp_path / "advise.db") as db:
+        ledger = db.execute("SELECT status, run_id FROM study_runs WHERE study_id = ?",
+                            (answer["study_id"],)).fetchall()  # fmt: skip
+        machine_rows = {r for (r,) in db.execute("SELECT run_id FROM run_machine")}
+    assert ledger and all(run_id in machine_rows for _, run_id in ledger)
+    disturbed = sum(status == "disturbed" for status, _ in ledger)
+    assert disturbed == answer["host"]["disturbed_runs"] - answer["host"]["kept_disturbed_runs"]
+    if answer["host"]["kept_disturbed_runs"]:
+        assert answer["advice"]["confidence"] != "high"
     # the study is there for compare / report / export, and a second call resumes it
     again, second, _ = advise(tmp_path, "--", str(PROGRAMS / "single.py"), "300000", budget="1s")
     assert again == 0 and second["study_id"] == answer["study_id"]
@@ -179,3 +196,21 @@ def test_an_option_twice_slower_than_the_best_stops_after_two_blocks(tmp_path: P
     assert ft["runs"] == 2 and "not run again" in ft["not_advisable"]
     assert candidate(answer, "gil")["runs"] >= 3
     assert answer["advice"]["mode"] == "gil"
+
+
+def test_memory_per_added_process_is_the_tree_pss_slope(tmp_path: Path) -> None:
+    # 96 MiB shared after fork, 16 MiB written per worker: summed PSS grows ~17.7 MiB per
+    # process here (124 / 143 / 178 MiB at 1 / 2 / 4); a sum of RSS would grow ~120 MiB.
+    # A budget of one block: two points a build, a slope without an interval
+    code, answer, stderr = advise(tmp_path, "--parallelism", "processes", "--workers", "1,2",
+                                  "--", str(PROGRAMS / "shared_pages.py"), "{n}", "1.0",
+                                  budget="8s")  # fmt: skip
+    assert code == 0, stderr
+    two = candidate(answer, "gil processes=2")
+    assert two["memory_kind"] == "pss-sampled" and two["peak_memory_bytes"] > 96 * 2**20
+    slopes = {(m["mode"], m["parallelism"]): m for m in answer["memory_per_worker"]}
+    gil = slopes[("gil", "processes")]
+    assert gil["memory_kind"] == "pss-sampled"
+    assert 10 * 2**20 < gil["bytes_per_worker"] < 30 * 2**20, gil
+    assert gil["interval"] is not None or gil["note"] == "n too small for an interval"
+    assert any("per added process" in line for line in answer["why"])

@@ -29,7 +29,7 @@ def test_advice_section_renders_the_verdict_readiness_and_candidates(
     script = cext_program(str(ft), str(gil), tmp_path)
     subprocess.run(
         [sys.executable, "-m", "gilwatt", "advise", "--budget", "15s", "--workers", "1,2",
-         "-o", "advise.db", "--", script.name, "{n}", "600000"],
+         "--max-foreign-cpu", "64", "-o", "advise.db", "--", script.name, "{n}", "600000"],
         cwd=tmp_path, check=True, capture_output=True, timeout=120,
     )  # fmt: skip
     opened = open_page(tmp_path / "advise.html")

@@ -4,8 +4,9 @@ Each candidate (build mode, workers, threads or processes) has one objective val
 replicate (seconds, joules or bytes; lower is better). The rule:
 
 1. candidates that cannot be advised drop out, each with its reason: a diagnostic (``ft-gil``),
-   the GIL turned back on, no valid run, peak RSS above ``--max-rss``, an energy figure from a
-   model without ``--allow-estimate``;
+   the GIL turned back on, no valid run, peak memory (RSS for threads, the tree's summed PSS
+   for processes) above ``--max-rss``, an energy figure from a model without
+   ``--allow-estimate``;
 2. the best is the lowest geometric mean; every option within the equivalence margin (5%) of
    it is as good, and the *simplest* of those is advised, by one total order: the GIL build
    before the free-threaded one, then fewer workers, then threads before processes;
@@ -18,6 +19,15 @@ replicate (seconds, joules or bytes; lower is better). The rule:
    and call "high" too often. Fewer than 2 replicates: confidence 0 ("n = 1: no interval").
 
 Levels: high >= 0.95, moderate >= 0.8, else low.
+
+Under noise the level is capped at moderate: when the pooled CV of the runs (the standard
+deviation of log values within each candidate, pooled over the candidates by their degrees of
+freedom) is above ``NOISY_CV`` (12%). At that noise even the most blocks the plan runs (10) give
+a paired log-ratio a standard error of about 0.12 * sqrt(2 / 10) = 5.4%, more than the 5% margin
+itself: a difference at the margin cannot be placed, and "high" would rest on the normal tails of
+the re-draws alone (on this VM two runs of one program gave two "high" picks that disagreed, at
+a CV of 15-20%). pyperf warns from 10%; 12% leaves the quiet-machine case (2-5%) and the
+simulation's 10% rows uncapped.
 """
 
 from __future__ import annotations
@@ -35,6 +45,7 @@ from gilwatt.modes import Mode
 MARGIN = 0.05  # practical equivalence: options within 5% of the best are as good
 HIGH = 0.95
 MODERATE = 0.8
+NOISY_CV = 0.12  # pooled CV of the runs above which the confidence is at most moderate
 DRAWS = 2000
 SEED = 20261127  # fixed: the same measurements always give the same confidence
 
@@ -86,6 +97,8 @@ class Advice:
     runner_up: Option | None = None  # the best advisable option outside the margin
     reason: str = ""
     margin: float = MARGIN
+    pooled_cv: float | None = None  # of the advisable candidates' runs; None below 2 runs each
+    capped: str = ""  # why the level was lowered (noise), if it was
 
 
 def level_of(confidence: float) -> str:
@@ -104,6 +117,7 @@ def decide(
     allow_estimate: bool = False,
     draws: int = DRAWS,
     seed: int = SEED,
+    noisy_cv: float = NOISY_CV,
 ) -> Advice:
     """The advice for these measurements (see the module docstring)."""
     excluded: dict[str, str] = {}
@@ -133,10 +147,29 @@ def decide(
     confidence = _confidence(logs, pick, bound, draws, seed)
     ratios = {usable[i].option.key: math.exp(means[i] - means[best_i]) for i in range(len(usable))}
     reason = _reason(usable, pick, best_i, within, min(len(x) for x in logs))
+    cv = pooled_cv(logs)
+    level, capped = level_of(confidence), ""
+    if level == "high" and cv is not None and cv > noisy_cv:
+        level = "moderate"
+        capped = (
+            f"confidence capped at moderate: the runs' pooled CV is {cv:.0%} (above "
+            f"{noisy_cv:.0%}), too noisy to place a difference at the {margin:.0%} margin"
+        )
     return Advice(
-        usable[pick].option, confidence, level_of(confidence), usable[best_i].option, estimates,
+        usable[pick].option, confidence, level, usable[best_i].option, estimates,
         ratios, excluded, None if runner is None else usable[runner].option, reason, margin,
+        cv, capped,
     )  # fmt: skip
+
+
+def pooled_cv(logs: Sequence[np.ndarray]) -> float | None:
+    """The runs' CV, pooled: sqrt(sum (n_i - 1) var_i / sum (n_i - 1)) of the log values (the
+    standard deviation of logs is the CV for small spreads). None without 2 runs somewhere."""
+    dof = sum(len(x) - 1 for x in logs if len(x) >= 2)
+    if dof == 0:
+        return None
+    ss = sum(float(np.var(x, ddof=1)) * (len(x) - 1) for x in logs if len(x) >= 2)
+    return math.sqrt(ss / dof)
 
 
 def _why_not(
@@ -149,7 +182,7 @@ def _why_not(
     rss = cand.peak_rss_bytes
     if max_rss_bytes is not None and rss is not None and rss > max_rss_bytes:
         mib = rss / 2**20
-        return f"peak RSS {mib:.0f} MiB is above --max-rss ({max_rss_bytes / 2**20:.0f} MiB)"
+        return f"peak memory {mib:.0f} MiB is above --max-rss ({max_rss_bytes / 2**20:.0f} MiB)"
     if cand.estimate and not allow_estimate:
         return "its energy is a model's estimate (decides only with --allow-estimate)"
     return ""

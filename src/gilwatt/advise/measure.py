@@ -4,6 +4,11 @@ A run is *valid* when it exited 0 and (for a Python target, or with ``--region``
 region with the GIL in the mode's state at both edges. A free-threaded run whose GIL came back
 on (an extension turned it on) is not valid for ``ft``: its time is kept for the table (what
 the user would get today) but it cannot be advised.
+
+Each run passes the study's machine gate (:mod:`gilwatt.study.machine`): the machine's state
+around it is stored (``run_machine``), and a run during which the rest of the machine used more
+than ``max_foreign_cpu`` cores (busy ticks minus the run's tree CPU minus gilwatt's own) is
+*disturbed*: left out and run again by the session, a bounded number of times.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +24,16 @@ from gilwatt.advise.decision import Option
 from gilwatt.advise.target import Target
 from gilwatt.errors import ConfigError
 from gilwatt.modes import Mode, expected_gil, gil_mismatch
+from gilwatt.study import machine
+
+# The tree's PSS is read at this interval in advise runs (the profiler's default is 1 s): a
+# program of a second would otherwise show its summed PSS at one or two moments.
+MEMORY_INTERVAL_NS = 250_000_000
+MEMORY_KINDS = {
+    "rss-exact": "peak RSS, exact",
+    "rss-vmhwm-read": "peak RSS, the highest VmHWM read",
+    "pss-sampled": "peak PSS summed over the tree, sampled every 250 ms",
+}
 
 
 @dataclass
@@ -35,21 +50,41 @@ class Outcome:
     involuntary: int | None = None
     peak_rss_bytes: int | None = None
     peak_pss_bytes: int | None = None
+    peak_rss_exact: bool = False  # the kernel's account (wait4), not the highest VmHWM read
     energy_j: float | None = None
     energy_estimate: bool = False
     gil_back_on: bool = False
     stdout: bytes = b""
     verify_failed: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    foreign_cpu_cores: float | None = None  # the rest of the machine over the region
+    disturbed: str = ""  # the machine gate's reason (foreign CPU above the limit), if any
+    attempt: int = 0  # > 0: a rerun of a disturbed run
+    superseded: bool = False  # disturbed and run again: left out
 
     def objective(self, name: str) -> float | None:
         if name == "time":
             return self.wall_s
         if name == "energy":
             return self.energy_j
-        if self.option.parallelism == "processes" and self.peak_pss_bytes:
-            return float(self.peak_pss_bytes)
-        return None if self.peak_rss_bytes is None else float(self.peak_rss_bytes)
+        return self.memory_bytes
+
+    @property
+    def processes(self) -> bool:
+        return self.option.parallelism == "processes"
+
+    @property
+    def memory_bytes(self) -> float | None:
+        """The one memory figure (objective, --max-rss, slope): threads share one process, so
+        its peak RSS; processes, the peak of the tree's summed PSS (shared pages split)."""
+        value = self.peak_pss_bytes if self.processes else self.peak_rss_bytes
+        return None if not value else float(value)
+
+    @property
+    def memory_kind(self) -> str:
+        if self.processes:
+            return "pss-sampled"
+        return "rss-exact" if self.peak_rss_exact else "rss-vmhwm-read"
 
 
 def child_env(mode: str) -> dict[str, str]:
@@ -73,6 +108,8 @@ def run_one(
     timeout_s: float | None,
     prepare: str | None,
     verify: str | None,
+    max_foreign_cpu: float | None = machine.DEFAULT_MAX_FOREIGN_CPU,
+    attempt: int = 0,
 ) -> Outcome:
     from gilwatt.profiler import ProfileRequest, profile
 
@@ -88,15 +125,21 @@ def run_one(
     request = ProfileRequest(
         argv=argv, store_path=store_path, env={**target.env(option.workers), **child_env(option.mode)},
         cwd=cwd, interpreter=interpreter, label=label, study_id=study_id, passthrough=False,
-        timeout_s=timeout_s, on_warning=lambda _text: None,
+        timeout_s=timeout_s, on_warning=lambda _text: None, memory_interval_ns=MEMORY_INTERVAL_NS,
     )  # fmt: skip
+    before = machine.snapshot()
+    own_before = machine.own_cpu_ns()
     result = profile(request)
+    own_cpu_ns = machine.own_cpu_ns() - own_before
+    after = machine.snapshot()
     outcome = read_outcome(store_path, result.run_id, option, block, target)
+    outcome.attempt = attempt
     if verify and outcome.valid:
         outcome.verify_failed = not _verify(verify, outcome, cwd)
         if outcome.verify_failed:
             outcome.valid = False
             outcome.reason = "--verify failed on this run's output"
+    gate(store_path, outcome, (before, after), own_cpu_ns, max_foreign_cpu)
     return outcome
 
 
@@ -123,8 +166,10 @@ def read_outcome(
     if info.status != "ok" or info.exit_code != 0:
         code = info.exit_code if info.exit_signal is None else f"signal {info.exit_signal}"
         reasons.append(f"{info.status} (exit {code})")
+    span = (0, 1 << 62, summary.wall_ns)  # no region: the whole run
     if regions:
         region = regions[0]
+        span = (region.begin_ns, region.end_ns, summary.wall_ns)
         wall_ns = region.wall_ns
         energy_uj = region.energy_uj
         if region.tree_cpu_ns is not None:
@@ -146,9 +191,42 @@ def read_outcome(
         reason="; ".join(reasons), wall_s=wall_ns / 1e9 if wall_ns else None,
         cpu_s=cpu_ns / 1e9, sys_s=summary.cpu_sys_ns / 1e9, involuntary=summary.ctx_involuntary,
         peak_rss_bytes=summary.peak_rss_bytes or None, peak_pss_bytes=summary.peak_pss_bytes,
+        peak_rss_exact=summary.peak_rss_exact,
         energy_j=None if energy_uj is None else energy_uj / 1e6, energy_estimate=estimate,
-        gil_back_on=gil_back_on, stdout=stdout,
+        gil_back_on=gil_back_on, stdout=stdout, extra={"span": span},
     )  # fmt: skip
+
+
+def gate(
+    store_path: Path,
+    outcome: Outcome,
+    snapshots: tuple[machine.Snapshot, machine.Snapshot],
+    own_cpu_ns: int,
+    limit: float | None,
+) -> None:
+    """The study's machine gate on one run: store its ``run_machine`` row; a valid run whose
+    foreign CPU is above ``limit`` (cores; None: no gate) becomes disturbed (not valid)."""
+    from gilwatt.store import Store
+
+    if outcome.run_id is None:
+        return
+    begin_ns, end_ns, run_wall_ns = outcome.extra.get("span", (0, 1 << 62, 0))
+    store = Store.open(store_path)
+    try:
+        counters = machine.RegionCpu(*store.region_cpu(outcome.run_id, begin_ns, end_ns))
+        foreign = allowance = None
+        if counters.cores:
+            foreign, allowance = machine.foreign_cpu_cores(counters, own_cpu_ns, run_wall_ns)
+        row = machine.state(*snapshots, run_wall_ns, foreign)
+        store.add_run_machine(outcome.run_id, astuple(row))
+    finally:
+        store.close()
+    outcome.foreign_cpu_cores = foreign
+    if foreign is None or allowance is None or limit is None:
+        return
+    why = machine.disturbed_reason(foreign, allowance, limit)
+    if why and outcome.valid:
+        outcome.valid, outcome.disturbed, outcome.reason = False, why, why
 
 
 def _verify(command: str, outcome: Outcome, cwd: Path | None) -> bool:

@@ -18,6 +18,19 @@ from gilwatt.advise.decision import Option
 from gilwatt.advise.target import Target
 
 DIAGNOSTIC = "diagnostic: separates the free-threaded build's cost from the GIL's"
+MIN_BLOCKS = 3
+MAX_BLOCKS = 10
+MIN_RUN_TIMEOUT_S = 20.0
+LOSER_FACTOR = 2.0  # an option every run of which took more than 2x the best's is dropped
+TIMEOUT_FACTOR = 10.0  # a run 10x slower than the slowest calibration run is stopped
+RUN_OVERHEAD_S = 0.3  # launch, sampler start and store per run (measured: 0.2-0.4 s here)
+
+# exit codes (the issue's)
+ADVISED, FAILS_ON_GIL, BAD_INPUT, NO_VALID_RUN, FAILS_ON_FT = 0, 1, 2, 3, 4
+
+# A program waits (I/O, sleeps, locks held elsewhere) when, alone at one worker, it keeps less
+# than a quarter of a CPU busy: only then may more workers than the usable CPUs be advised.
+WAITS_CPU_PER_WALL = 0.25
 
 
 def usable_cpus() -> int:

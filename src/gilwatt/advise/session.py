@@ -7,6 +7,12 @@ the unit of replication; its shared load cancels in the paired re-draws). If few
 first. Blocks follow until the advice is high-confidence (after ``MIN_BLOCKS``), ``MAX_BLOCKS``
 are done, or the next block would overrun the budget. Everything goes into a study named
 "advise" (resumable: the same target and options on the same store continue its blocks).
+
+Every run passes the study's machine gate: a run during which other programs took more than
+``max_foreign_cpu`` cores is *disturbed*, left out, and run again at the end of its block, at
+most ``MAX_RERUNS`` times and only while the budget lasts. When it is still disturbed then, its
+last attempt is kept (a machine that stays busy must not leave nothing to advise on), marked so,
+and the confidence is at most moderate.
 """
 
 from __future__ import annotations
@@ -20,23 +26,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gilwatt.advise import blocks
+from gilwatt.advise import conclude as conclude_mod
 from gilwatt.advise import plan as plan_mod
 from gilwatt.advise import readiness as ready
-from gilwatt.advise.decision import MARGIN, Advice, Candidate, Option, decide
-from gilwatt.advise.measure import Outcome, read_outcome, run_one
+from gilwatt.advise.decision import Advice, Option
+from gilwatt.advise.measure import Outcome, read_outcome
+from gilwatt.advise.plan import (
+    ADVISED,
+    MAX_BLOCKS,
+    MIN_BLOCKS,
+    MIN_RUN_TIMEOUT_S,
+    RUN_OVERHEAD_S,
+    TIMEOUT_FACTOR,
+)
 from gilwatt.advise.target import Target
 from gilwatt.errors import ConfigError
+from gilwatt.study import machine
 
-MIN_BLOCKS = 3
-MAX_BLOCKS = 10
 STUDY_NAME = "advise"
-MIN_RUN_TIMEOUT_S = 20.0
-LOSER_FACTOR = 2.0  # an option every run of which took more than 2x the best's is dropped
-TIMEOUT_FACTOR = 10.0  # a run 10x slower than the slowest calibration run is stopped
-RUN_OVERHEAD_S = 0.3  # launch, sampler start and store per run (measured: 0.2-0.4 s here)
-
-# exit codes (the issue's)
-ADVISED, FAILS_ON_GIL, BAD_INPUT, NO_VALID_RUN, FAILS_ON_FT = 0, 1, 2, 3, 4
 
 
 @dataclass
@@ -57,6 +65,7 @@ class AdviseRequest:
     dry_run: bool = False
     cpus: int | None = None  # usable CPUs (default: counted here)
     seed: int = 13
+    max_foreign_cpu: float | None = machine.DEFAULT_MAX_FOREIGN_CPU  # cores; None: no gate
 
 
 @dataclass
@@ -78,6 +87,9 @@ class AdviseResult:
     dropped: dict[str, float] = field(default_factory=dict)  # clear losers: key -> x the best
     load_start: float | None = None  # the host's 1-minute load average
     load_end: float | None = None
+    disturbed: int = 0  # runs left out for foreign load (and run again)
+    kept_disturbed: int = 0  # runs still disturbed after the reruns, kept
+    reruns_futile: bool = False  # a whole block stayed disturbed: no more reruns
 
     def python_for(self, option: Option) -> str:
         interp = self.request.gil if option.mode == "gil" else self.request.ft
@@ -114,8 +126,8 @@ def advise(request: AdviseRequest, on_event: Event | None = None) -> AdviseResul
     result.elapsed_s = time.monotonic() - t0
     result.load_end = _loadavg()
     _note_load(result)
-    _conclude(result)
-    _save_advice(result)
+    conclude_mod.conclude(result)
+    conclude_mod.save_advice(result)
     return result
 
 
@@ -128,6 +140,14 @@ def _loadavg() -> float | None:
 
 def _note_load(result: AdviseResult) -> None:
     """Other programs' load: the CPU the program got is not the host's (see issue 12's gates)."""
+    if result.disturbed:
+        limit = result.request.max_foreign_cpu
+        result.not_measured.append(
+            f"{result.disturbed} run(s) disturbed (other programs took more than {limit:g} cores "
+            f"while they ran): left out and run again"
+            + (f"; {result.kept_disturbed} still disturbed after {machine.MAX_RERUNS} reruns "
+               f"or at the end of the budget, kept" if result.kept_disturbed else "")
+        )  # fmt: skip
     # the load at the start is other programs' (advise had run nothing); the end's includes ours
     start, end = result.load_start, result.load_end
     if start is not None and start > result.cpus / 2:
@@ -226,6 +246,13 @@ def _resume(result: AdviseResult, store: Any, study: Any) -> None:
         outcome = read_outcome(
             result.request.store_path, row.run_id, option, row.block, result.request.target
         )
+        if row.status == "disturbed":  # left out (it was run again)
+            outcome.valid, outcome.superseded = False, True
+            outcome.disturbed = outcome.reason = row.reason
+            result.disturbed += 1
+        elif row.reason.startswith("kept after reruns"):
+            outcome.extra["kept_disturbed"] = row.reason
+            result.kept_disturbed += 1
         result.outcomes.append(outcome)
     result.blocks = max((o.block for o in result.outcomes), default=0)
 
@@ -235,7 +262,7 @@ def _measure(result: AdviseResult, store: Any, study: Any, say: Event, t0: float
     _resume(result, store, study)
     if result.blocks:
         say(f"resuming study {study.study_id}: {result.blocks} block(s) already measured")
-    per_run = _calibrate(result, say) if not result.outcomes else _mean_times(result)
+    per_run = blocks.calibrate(result, say) if not result.outcomes else blocks.mean_times(result)
     if result.exit_code != ADVISED:
         return
     slowest = max(per_run.values(), default=1.0)
@@ -243,13 +270,13 @@ def _measure(result: AdviseResult, store: Any, study: Any, say: Event, t0: float
     block_s = sum(per_run.get(o.mode, 1.0) + RUN_OVERHEAD_S for o in result.options)
     left = req.budget_s - (time.monotonic() - t0)
     if left < MIN_BLOCKS * block_s:
-        _trim(result)
+        blocks.trim(result)
         block_s = sum(per_run.get(o.mode, 1.0) + RUN_OVERHEAD_S for o in result.options)
     say(f"plan: {len(result.options)} options a block, about {block_s:.0f} s a block; "
         f"{max(1, int(left // block_s))} block(s) fit the budget ({req.budget_s:.0f} s)")  # fmt: skip
     rng = random.Random(req.seed + result.blocks)
     stop_from = MIN_BLOCKS
-    if result.blocks >= MIN_BLOCKS and _decide(result).level == "high":
+    if result.blocks >= MIN_BLOCKS and conclude_mod.decide_now(result).level == "high":
         result.stopped = f"already decided in the store ({result.blocks} blocks, confidence high)"
         return
     while True:
@@ -262,20 +289,21 @@ def _measure(result: AdviseResult, store: Any, study: Any, say: Event, t0: float
             result.stopped = f"budget spent ({elapsed:.0f} s of {req.budget_s:.0f} s)"
             break
         if result.blocks >= 2:
-            _drop_clear_losers(result, say)
+            blocks.drop_clear_losers(result, say)
         skip = {**result.timed_out, **result.dropped}
         order = [o for o in result.options if o.key not in skip]
         rng.shuffle(order)
         began = time.monotonic()
-        lost_s = _run_block(result, store, study.study_id, block, order, run_timeout)
+        lost_s = blocks.run_block(result, store, study.study_id, block, order, run_timeout,
+                            t0 + req.budget_s)  # fmt: skip
         result.blocks = block
         block_s = max(block_s * 0.5, time.monotonic() - began - lost_s)
         say(f"block {block}: {time.monotonic() - began:.1f} s")
-        if block == 1 and _fails_everywhere(result):
+        if block == 1 and blocks.fails_everywhere(result):
             result.stopped = "every run of a build failed in the first block"
             break
         if block == MIN_BLOCKS:
-            added = _extend_for_io(result)
+            added = blocks.extend_for_io(result)
             for option in added:
                 say(
                     f"I/O overlap at {option.mode} {option.workers // 2} workers: adding {option.key}"
@@ -283,259 +311,7 @@ def _measure(result: AdviseResult, store: Any, study: Any, say: Event, t0: float
             if added:
                 stop_from = block + 2  # the added cells need replicates too
         if block >= stop_from:
-            advice = _decide(result)
+            advice = conclude_mod.decide_now(result)
             if advice.level == "high":
                 result.stopped = f"decided after {block} blocks (confidence high)"
                 break
-
-
-def _run_block(
-    result: AdviseResult,
-    store: Any,
-    study_id: int,
-    block: int,
-    order: list[Option],
-    run_timeout: float,
-) -> float:
-    """Run one block in ``order``; return the seconds lost to runs that timed out."""
-    from gilwatt.store.studies import StudyRunRow
-
-    req = result.request
-    rows = [StudyRunRow(f"{o.key}#b{block}", block, i, req.target.label,
-                        json.dumps({"parallelism": o.parallelism}), o.workers, o.mode,
-                        result.python_for(o), "pending", "", None)
-            for i, o in enumerate(order)]  # fmt: skip
-    store.add_study_runs(study_id, rows)
-    lost_s = 0.0  # time in runs that timed out (they are not run again)
-    for row, option in zip(rows, order, strict=True):
-        run_began = time.monotonic()
-        outcome = run_one(
-            target=req.target, option=option, python=result.python_for(option),
-            interpreter=(req.gil if option.mode == "gil" else req.ft).info(),
-            store_path=req.store_path, study_id=study_id, label=row.run_key,
-            block=block, cwd=req.cwd, timeout_s=run_timeout, prepare=req.prepare,
-            verify=req.verify,
-        )  # fmt: skip
-        if outcome.status == "timeout":  # not run again: it would eat the budget
-            lost_s += time.monotonic() - run_began
-            result.timed_out[option.key] = run_timeout
-            result.not_measured.append(
-                f"{option.key}: stopped after {run_timeout:.0f} s (timed out: more than "
-                f"{TIMEOUT_FACTOR:.0f}x the slowest calibration run); not run again"
-            )
-        status = "done" if outcome.valid else "invalid"
-        store.set_study_run_status(study_id, row.run_key, status, outcome.reason, outcome.run_id)
-        result.outcomes.append(outcome)
-    return lost_s
-
-
-def _calibrate(result: AdviseResult, say: Event) -> dict[str, float]:
-    """One run of the GIL build at 1 worker and the free-threaded build at the most workers
-    within the CPUs: how long a run takes (sizes the plan), whether the program runs at all."""
-    req = result.request
-    threads = (
-        result.options[0].parallelism if result.options[0].parallelism != "processes" else "threads"
-    )
-    top = max((o.workers for o in result.options if o.workers <= result.cpus), default=1)
-    times: dict[str, float] = {}
-    for option in (Option("gil", 1, threads), Option("ft", top, threads)):
-        say(f"calibration: {option.key}")
-        outcome = run_one(
-            target=req.target, option=option, python=result.python_for(option),
-            interpreter=(req.gil if option.mode == "gil" else req.ft).info(),
-            store_path=req.store_path, study_id=None, label=f"calibration {option.key}",
-            block=0, cwd=req.cwd, timeout_s=req.timeout_s or req.budget_s, prepare=req.prepare,
-            verify=req.verify,
-        )  # fmt: skip
-        outcome.extra["calibration"] = True
-        result.outcomes.append(outcome)
-        if outcome.wall_s:
-            times[option.mode] = outcome.wall_s
-            result.calibration_s[option.key] = outcome.wall_s
-    gil_ok = result.outcomes[-2].status == "ok"
-    ft_ok = result.outcomes[-1].status == "ok" and result.readiness.probe_exit == 0
-    if not gil_ok:
-        result.exit_code = FAILS_ON_GIL
-        result.stopped = "the program fails on the GIL build: " + result.outcomes[-2].reason
-    elif not ft_ok and result.readiness.probe_exit != 0 and result.outcomes[-1].status != "ok":
-        result.exit_code = FAILS_ON_FT
-        result.stopped = (
-            "the program fails only on the free-threaded build: " + result.outcomes[-1].reason
-        )
-    times.setdefault("ft", times.get("gil", 1.0))
-    times["ft-gil"] = times["ft"] * 1.0
-    return times
-
-
-def _mean_times(result: AdviseResult) -> dict[str, float]:
-    times: dict[str, list[float]] = {}
-    for o in result.outcomes:
-        if o.wall_s:
-            times.setdefault(o.option.mode, []).append(o.wall_s)
-    return {k: sum(v) / len(v) for k, v in times.items()}
-
-
-def _trim(result: AdviseResult) -> None:
-    cpus = result.cpus
-    keep, dropped = [], []
-    biggest_ftgil = max((o.workers for o in result.options if o.mode == "ft-gil"), default=0)
-    for o in result.options:
-        if o.workers > cpus or (
-            o.mode == "ft-gil" and o.workers == biggest_ftgil and o.workers > 1
-        ):
-            dropped.append(o.key)
-        else:
-            keep.append(o)
-    if dropped and keep:
-        result.options = keep
-        result.not_measured.append("to fit the budget, not measured: " + ", ".join(dropped))
-
-
-def _drop_clear_losers(result: AdviseResult, say: Event) -> None:
-    """From the third block on, stop running an option whose every run took more than twice the best
-    option's typical time: it cannot come within the 5% margin, and such runs (lock convoys on
-    the free-threaded build) can eat the budget. It stays in the table, not advisable."""
-    by_key: dict[str, list[float]] = {}
-    for o in result.outcomes:
-        if o.block > 0 and o.status == "ok" and o.wall_s:
-            by_key.setdefault(o.option.key, []).append(o.wall_s)
-    typical = {k: sorted(v)[len(v) // 2] for k, v in by_key.items() if len(v) >= 2}
-    advisable = [t for k, t in typical.items() if not k.startswith("ft-gil")]
-    if not advisable or result.request.objective != "time":
-        return
-    best = min(advisable)
-    for key, times in by_key.items():
-        if key in result.dropped or len(times) < 2 or min(times) <= LOSER_FACTOR * best:
-            continue
-        result.dropped[key] = min(times) / best
-        say(f"{key}: every run took more than x{LOSER_FACTOR:.0f} the best's time; not run again")
-    if result.dropped:
-        listed = ", ".join(f"{k} (x{v:.1f})" for k, v in result.dropped.items())
-        note = "not run again (every run more than twice the best's time): " + listed
-        result.not_measured = [n for n in result.not_measured if not n.startswith("not run again")]
-        result.not_measured.append(note)
-
-
-def _extend_for_io(result: AdviseResult) -> list[Option]:
-    """More workers where the program waits (I/O): alone (1 worker) it keeps the CPU less than
-    a quarter busy, and the oversubscribed cell is faster than the one at the usable CPUs by
-    more than twice the margin over the first blocks. CPU / wall of the oversubscribed cell
-    alone would not do: on a loaded host a CPU-bound program gets half a CPU too. Only on the
-    default ladder (a --workers list is the user's)."""
-    from gilwatt.advise.why import option_stats
-
-    cpus, top = result.cpus, max(o.workers for o in result.options)
-    if result.request.workers or top <= cpus:
-        return []
-    added = []
-    for option in [o for o in result.options if o.workers == top and o.mode in ("gil", "ft")]:
-        par = option.parallelism
-        alone = option_stats(Option(option.mode, 1, par), result.outcomes)
-        base = option_stats(Option(option.mode, cpus, par), result.outcomes)
-        over = option_stats(option, result.outcomes)
-        if not (over.wall_s and base.wall_s and alone.parallelism is not None):
-            continue
-        if over.wall_s * (1 + 2 * MARGIN) < base.wall_s and alone.parallelism < 0.25:
-            added.append(Option(option.mode, top * 2, par))
-    if added:
-        result.options = sorted([*result.options, *added], key=Option.simplicity)
-        result.not_measured.append(
-            f"added after block {MIN_BLOCKS} for I/O overlap (fewer replicates): "
-            + ", ".join(o.key for o in added)
-        )
-    return added
-
-
-def _fails_everywhere(result: AdviseResult) -> bool:
-    runs = [o for o in result.outcomes if o.block == 1]
-    gil = [o for o in runs if o.option.mode == "gil"]
-    return bool(gil) and all(o.status != "ok" for o in gil)
-
-
-# -- the advice --------------------------------------------------------------------------------
-
-
-def candidates_of(result: AdviseResult) -> list[Candidate]:
-    rd = result.readiness
-    out = []
-    for option in result.options:
-        runs = [o for o in result.outcomes if o.option == option and o.block > 0]
-        values = [v for o in runs if o.valid and (v := o.objective(result.request.objective))]
-        blocked = ""
-        if option.mode == "ft-gil":
-            blocked = plan_mod.DIAGNOSTIC
-        elif option.mode == "ft" and (rd.gil_back_on or any(o.gil_back_on for o in runs)):
-            names = ", ".join(c.module for c in rd.culprits) or "an extension"
-            blocked = f"the GIL is turned back on ({names})"
-        elif option.key in result.timed_out:
-            blocked = f"timed out after {result.timed_out[option.key]:.0f} s"
-        elif option.key in result.dropped:
-            blocked = f"x{result.dropped[option.key]:.1f} the best's time: not run again"
-        elif any(o.status != "ok" for o in runs):
-            bad = sum(o.status != "ok" for o in runs)
-            blocked = f"the program failed in {bad} of {len(runs)} runs"
-        elif any(o.verify_failed for o in runs):
-            blocked = "--verify failed on its output"
-        rss = [o.objective("memory") for o in runs if o.valid]
-        peak = int(max(r for r in rss if r)) if any(rss) else None
-        estimate = result.request.objective == "energy" and any(o.energy_estimate for o in runs)
-        out.append(Candidate(option, values, peak, blocked, estimate))
-    return out
-
-
-def _decide(result: AdviseResult) -> Advice:
-    req = result.request
-    return decide(candidates_of(result), max_rss_bytes=req.max_rss_bytes,
-                  allow_estimate=req.allow_estimate)  # fmt: skip
-
-
-def _conclude(result: AdviseResult) -> None:
-    rd = result.readiness
-    swept = [o for o in result.outcomes if o.block > 0]
-    outputs: dict[str, list[bytes]] = {}
-    verify_failed: dict[str, int] = {}
-    for o in swept:
-        if o.status == "ok" and not o.verify_failed:
-            outputs.setdefault(o.option.key, []).append(o.stdout)
-        if o.verify_failed:
-            verify_failed[o.option.key] = verify_failed.get(o.option.key, 0) + 1
-    if result.request.verify is None:
-        rd.findings += ready.compare_outputs(outputs, {})
-    else:
-        rd.findings += ready.compare_outputs({}, verify_failed) if verify_failed else [
-            ready.Finding("safety", "ok", f"--verify passed on every run ({len(swept)} runs): "
-                          "no difference seen in these runs")]  # fmt: skip
-    if result.exit_code != ADVISED:
-        return
-    advice = _decide(result)
-    result.advice = advice
-    failed = [o for o in swept if o.status not in ("ok", "timeout")]  # slow is not failing
-    gil_failed = [o for o in failed if o.option.mode == "gil"]
-    ft_failed = [o for o in failed if o.option.mode != "gil"]
-    if swept and len(gil_failed) * 2 > sum(o.option.mode == "gil" for o in swept):
-        result.exit_code = FAILS_ON_GIL
-    elif advice.option is None:
-        result.exit_code = NO_VALID_RUN
-    elif ft_failed and not gil_failed:
-        result.exit_code = FAILS_ON_FT
-        rd.findings.append(ready.Finding(
-            "run", "blocker", f"the program failed on the free-threaded build in {len(ft_failed)} "
-            f"run(s) and never on the GIL build", "a possible race: run the failing "
-            "configuration again and read its stderr (gilwatt report)"))  # fmt: skip
-
-
-def _save_advice(result: AdviseResult) -> None:
-    """The advice into the study's spec, where ``gilwatt report`` finds it."""
-    from gilwatt.advise.render import as_json
-    from gilwatt.store import Store
-
-    if result.study_id is None:
-        return
-    store = Store.open(result.request.store_path)
-    try:
-        study = next(s for s in store.studies() if s.study_id == result.study_id)
-        spec = dict(study.spec)
-        spec["advice"] = as_json(result)
-        store.update_study_spec(result.study_id, spec)
-    finally:
-        store.close()

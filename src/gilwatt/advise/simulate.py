@@ -6,7 +6,9 @@ A replicate of a candidate is its true value times lognormal noise (``cv``) time
 shared factor (``block_cv``: load that hits every candidate of a block alike). The *right*
 pick is the rule applied to the true values; a pick is *acceptable* when its true value is
 within the margin of the true best. A false "high" is a high confidence given to a pick that is
-not acceptable.
+not acceptable; a wrong "high" one given to any pick but the right one (two runs of one program
+can disagree with both "high" only if at least one is a wrong "high"). ``capped`` is the share of
+trials whose confidence was lowered for noise (the pooled CV above 12%).
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ class SimRow:
     high: float  # share of trials ending with high confidence
     false_high: float  # share of trials with high confidence on a pick not acceptable
     mean_blocks: float
+    wrong_high: float = 0.0  # share of trials with high confidence on a pick not the right one
+    capped: float = 0.0  # share of trials whose last decision was capped for noise
 
 
 def scaling_scenario(gap: float) -> Scenario:
@@ -79,7 +83,7 @@ def simulate(
     right_opt = true_pick(scenario, margin)
     simplest = min(options, key=Option.simplicity)
     gap = true[options.index(simplest)] / best - 1
-    right = acceptable = high = false_high = blocks_used = 0
+    right = acceptable = high = false_high = blocks_used = wrong_high = capped = 0
     for _ in range(trials):
         data = np.empty((max_blocks, len(options)))
         for b in range(max_blocks):
@@ -98,17 +102,21 @@ def simulate(
         acceptable += ok
         high += advice.level == "high"
         false_high += advice.level == "high" and not ok
+        wrong_high += advice.level == "high" and advice.option != right_opt
+        capped += bool(advice.capped)
     return SimRow(scenario.name, float(gap), cv, trials, right / trials, acceptable / trials,
-                  high / trials, false_high / trials, blocks_used / trials)  # fmt: skip
+                  high / trials, false_high / trials, blocks_used / trials,
+                  wrong_high / trials, capped / trials)  # fmt: skip
 
 
 def table(rows: Sequence[SimRow]) -> str:
     head = f"{'scenario':<20} {'gap':>5} {'cv':>4} {'trials':>6} {'right':>6} {'accept':>6} "
-    head += f"{'high':>6} {'falseH':>6} {'blocks':>6}"
+    head += f"{'high':>6} {'falseH':>6} {'wrongH':>6} {'capped':>6} {'blocks':>6}"
     lines = [head]
     for r in rows:
         lines.append(
             f"{r.scenario:<20} {r.gap:>5.0%} {r.cv:>4.0%} {r.trials:>6} {r.right:>6.1%} "
-            f"{r.acceptable:>6.1%} {r.high:>6.1%} {r.false_high:>6.1%} {r.mean_blocks:>6.1f}"
+            f"{r.acceptable:>6.1%} {r.high:>6.1%} {r.false_high:>6.1%} {r.wrong_high:>6.1%} "
+            f"{r.capped:>6.1%} {r.mean_blocks:>6.1f}"
         )
     return "\n".join(lines)

@@ -1,11 +1,11 @@
 """The "why" lines: what in the measurements explains the advice.
 
 Effective parallelism (CPU / wall), the free-threaded build's one-thread cost (ft-gil and ft at
-one worker against the GIL build), scaling with an Amdahl fit (1/S = s + (1 - s)/N by least
-squares over the worker counts within the CPUs), system-time share and involuntary switches,
-memory per added worker (threads vs processes: peak RSS of the tree, PSS summed over processes
-where measured; the per-process exact peaks come with issue 9's tree figures), what was not
-measured, and the command that runs the advice.
+one worker against the GIL build), scaling (speed-up 1 -> N and the Amdahl serial fraction over
+the worker counts within the CPUs, each with its interval over blocks: :mod:`.fits`),
+system-time share and involuntary switches, memory per added worker per build and kind (the
+slope of the memory figure: peak RSS for threads, the tree's summed PSS for processes, with its
+interval), what was not measured.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from gilwatt.advise import fits
 from gilwatt.advise.decision import Option
-from gilwatt.advise.measure import Outcome
+from gilwatt.advise.measure import MEMORY_KINDS, Outcome
 
 
 @dataclass
@@ -27,9 +28,11 @@ class OptionStats:
     cpu_s: float | None
     sys_share: float | None
     involuntary: float | None
-    peak_rss_bytes: float | None
+    peak_memory_bytes: float | None  # mean of the runs' memory figure (Outcome.memory_bytes)
     energy_j: float | None
     gil_back_on: bool
+    memory_kind: str = ""  # rss-exact | rss-vmhwm-read | pss-sampled (MEMORY_KINDS)
+    disturbed: int = 0  # runs the machine gate found disturbed (left out, or kept after reruns)
 
     @property
     def parallelism(self) -> float | None:
@@ -49,7 +52,8 @@ def _mean(xs: Sequence[float]) -> float | None:
 
 
 def option_stats(option: Option, outcomes: Sequence[Outcome]) -> OptionStats:
-    runs = [o for o in outcomes if o.option == option and o.block > 0]
+    mine = [o for o in outcomes if o.option == option and o.block > 0]
+    runs = [o for o in mine if not o.superseded]
     # a run whose GIL came back on is invalid for ft but shows what the user gets today
     timed = [o for o in runs if o.valid or (o.gil_back_on and o.status == "ok")]
     return OptionStats(
@@ -58,27 +62,67 @@ def option_stats(option: Option, outcomes: Sequence[Outcome]) -> OptionStats:
         cpu_s=_mean([o.cpu_s for o in timed if o.cpu_s is not None]),
         sys_share=_mean([o.sys_s / o.cpu_s for o in timed if o.cpu_s and o.sys_s is not None]),
         involuntary=_mean([float(o.involuntary) for o in timed if o.involuntary is not None]),
-        peak_rss_bytes=_mean([float(o.objective("memory") or 0) for o in timed if o.objective("memory")]),
+        peak_memory_bytes=_mean([m for o in timed if (m := o.memory_bytes)]),
+        memory_kind=max((o.memory_kind for o in timed if o.memory_bytes), default=""),
         energy_j=_mean([o.energy_j for o in timed if o.energy_j is not None]),
         gil_back_on=any(o.gil_back_on for o in runs),
+        disturbed=sum(bool(o.disturbed) for o in mine),
     )  # fmt: skip
 
 
-def amdahl(points: Sequence[tuple[int, float]]) -> float | None:
-    """Serial fraction s from (N, T(N)) points (T(1) among them), least squares on 1/S."""
-    base = dict(points).get(1)
-    pts = [(n, t) for n, t in points if n > 1]
-    if not base or not pts:
-        return None
-    # 1/S - 1/N = s (1 - 1/N): a line through the origin in x = 1 - 1/N
-    xs = [1 - 1 / n for n, _ in pts]
-    ys = [t / base - 1 / n for n, t in pts]
-    denom = sum(x * x for x in xs)
-    return sum(x * y for x, y in zip(xs, ys, strict=True)) / denom if denom else None
+Group = tuple[str, str]  # (mode, parallelism)
+
+
+def _groups(outcomes: Sequence[Outcome]) -> dict[Group, list[Outcome]]:
+    """The swept runs that count (valid, or timed with the GIL back on), by build and kind."""
+    out: dict[Group, list[Outcome]] = {}
+    for o in outcomes:
+        if o.block <= 0 or o.superseded or o.option.mode not in ("gil", "ft"):
+            continue
+        if o.option.parallelism in ("threads", "processes") and (
+            o.valid or (o.gil_back_on and o.status == "ok")
+        ):
+            out.setdefault((o.option.mode, o.option.parallelism), []).append(o)
+    return out
+
+
+def scaling_fits(outcomes: Sequence[Outcome], cpus: int) -> dict[Group, fits.Scaling]:
+    """Speed-up and Amdahl serial fraction per build and kind, with intervals over blocks."""
+    found = {}
+    for group, runs in _groups(outcomes).items():
+        by_block: dict[int, dict[int, list[float]]] = {}
+        for o in runs:
+            if o.wall_s:
+                by_block.setdefault(o.block, {}).setdefault(o.option.workers, []).append(o.wall_s)
+        fit = fits.scaling(by_block, cpus)
+        if fit is not None:
+            found[group] = fit
+    return found
+
+
+def memory_fits(outcomes: Sequence[Outcome]) -> dict[Group, tuple[fits.Slope, str]]:
+    """Memory per added worker per build and kind (slope, kind of figure), every run a point."""
+    found = {}
+    for group, runs in _groups(outcomes).items():
+        points = [(o.option.workers, m) for o in runs if (m := o.memory_bytes)]
+        slope = fits.memory_slope(points)
+        if slope is not None:
+            kinds = sorted({o.memory_kind for o in runs if o.memory_bytes})
+            found[group] = (slope, kinds[-1] if kinds else "")
+    return found
+
+
+def _ci(interval: tuple[float, float] | None, fmt: str, note: str = fits.NO_INTERVAL) -> str:
+    if interval is None:
+        return f" ({note})"
+    return " [" + ", ".join(format(v, fmt) for v in interval) + "]"
 
 
 def why_lines(
-    stats: dict[str, OptionStats], advised: Option | None, cpus: int, command: str
+    stats: dict[str, OptionStats],
+    advised: Option | None,
+    cpus: int,
+    outcomes: Sequence[Outcome] = (),
 ) -> list[str]:
     lines: list[str] = []
     if advised is not None and advised.key in stats:
@@ -94,23 +138,16 @@ def why_lines(
         if g1 and other and g1.wall_s and other.wall_s:
             lines.append(f"the free-threaded build at 1 worker {label} takes x{other.wall_s / g1.wall_s:.2f} "
                          f"the GIL build's time")  # fmt: skip
-    for mode in ("gil", "ft"):
-        for par in ("threads", "processes"):
-            pts = sorted((s.option.workers, s.wall_s) for s in stats.values()
-                         if s.option.mode == mode and s.option.parallelism == par and s.wall_s
-                         and s.option.workers <= cpus)  # fmt: skip
-            if len(pts) < 2 or pts[0][0] != 1:
-                continue
-            n_top, t_top = pts[-1]
-            speedup = pts[0][1] / t_top
-            serial = amdahl(pts)
-            if serial is None or not 0 <= serial <= 1:
-                fit = "; no parallel speed-up to fit"
-            else:
-                fit = f"; Amdahl serial fraction {serial:.2f}"
-            one = _find(stats, mode, 1)
-            back = " (GIL back on)" if one is not None and one.gil_back_on else ""
-            lines.append(f"{mode} {par}{back}: x{speedup:.2f} from 1 to {n_top} workers{fit}")
+    for (mode, par), fit in sorted(scaling_fits(outcomes, cpus).items()):
+        one = _find(stats, mode, 1)
+        back = " (GIL back on)" if one is not None and one.gil_back_on else ""
+        text = f"{mode} {par}{back}: x{fit.speedup:.2f}{_ci(fit.speedup_interval, '.2f')} "
+        text += f"from 1 to {fit.top} workers"
+        if fit.serial is not None and fit.speedup > 1:
+            text += f"; Amdahl serial fraction {fit.serial:.2f}{_ci(fit.serial_interval, '.2f')}"
+        else:
+            text += "; no parallel speed-up to fit"
+        lines.append(text)
     top = max(
         (s for s in stats.values() if s.sys_share is not None),
         key=lambda s: s.option.workers,
@@ -123,39 +160,29 @@ def why_lines(
             inv = max(over, key=lambda s: s.involuntary or 0)
             text += f"; {inv.involuntary:.0f} involuntary switches a run at {inv.option.key} (oversubscribed)"
         lines.append(text)
-    mem = _memory_line(stats, cpus)
+    mem = _memory_line(memory_fits(outcomes))
     if mem:
         lines.append(mem)
     return lines
 
 
-def _memory_line(stats: dict[str, OptionStats], cpus: int) -> str:
+def _memory_line(found: dict[Group, tuple[fits.Slope, str]]) -> str:
     parts = []
-    for par, what in (("threads", "thread"), ("processes", "process")):
-        for mode in ("gil", "ft"):
-            pts = sorted((s.option.workers, s.peak_rss_bytes) for s in stats.values()
-                         if s.option.mode == mode and s.option.parallelism == par and s.peak_rss_bytes
-                         and s.option.workers <= cpus)  # fmt: skip
-            if len(pts) >= 2:
-                (n0, m0), (n1, m1) = pts[0], pts[-1]
-                per = (m1 - m0) / (n1 - n0) / 2**20
-                parts.append(f"{mode} {per:+.1f} MiB per added {what}")
-    return (
-        ("memory: " + ", ".join(parts) + " (peak RSS of the tree; PSS for processes)")
-        if parts
-        else ""
-    )
+    for (mode, par), (slope, kind) in sorted(found.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        what = "thread" if par == "threads" else "process"
+        mib = slope.bytes_per_worker / 2**20
+        low_high = slope.interval
+        ci = _ci(None if low_high is None else (low_high[0] / 2**20, low_high[1] / 2**20), "+.1f")
+        parts.append(f"{mode} {mib:+.1f} MiB{ci} per added {what} ({MEMORY_KINDS.get(kind, kind)})")
+    return ("memory: " + "; ".join(parts)) if parts else ""
 
 
-def not_measured_lines(stats: dict[str, OptionStats], cpus: int, notes: Sequence[str]) -> list[str]:
+def not_measured_lines(
+    cpus: int, notes: Sequence[str], outcomes: Sequence[Outcome] = ()
+) -> list[str]:
     lines = list(notes)
-    best_ft = [
-        s for s in stats.values() if s.option.mode == "ft" and s.option.parallelism == "threads"
-    ]
-    pts = sorted(
-        (s.option.workers, s.wall_s) for s in best_ft if s.wall_s and s.option.workers <= cpus
-    )
-    serial = amdahl(pts) if len(pts) >= 2 and pts[0][0] == 1 else None
+    fit = scaling_fits(outcomes, cpus).get(("ft", "threads"))
+    serial = None if fit is None or fit.speedup <= 1 else fit.serial
     text = f"this host has {cpus} usable CPUs: more cores than that were not measured"
     if serial is not None and 0 <= serial < 1:
         k = cpus * 2

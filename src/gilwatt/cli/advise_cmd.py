@@ -54,7 +54,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     how.add_argument("--objective", choices=("time", "energy", "memory"), default="time")
     how.add_argument(
-        "--max-rss", metavar="SIZE", help="exclude options whose peak RSS is above SIZE (e.g. 2GiB)"
+        "--max-rss",
+        metavar="SIZE",
+        help="exclude options whose peak memory is above SIZE, e.g. 2GiB (RSS; summed PSS for processes)",
     )
     how.add_argument("--allow-estimate", action="store_true",
                      help="let energy from a model (not RAPL) decide")  # fmt: skip
@@ -62,6 +64,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                      help="a shell command checking each run's output (on stdin and in $GILWATT_OUTPUT)")  # fmt: skip
     how.add_argument("--prepare", metavar="CMD", help="a shell command to run before each run")
     how.add_argument("--region", metavar="NAME", help="time this marked region, not the whole run")
+    how.add_argument("--max-foreign-cpu", type=float, default=0.1, metavar="CORES",
+                     help="a run while other programs use more than this (cores) is disturbed: "
+                     "left out and run again, at most twice (default 0.1; as gilwatt study)")  # fmt: skip
     add_timeout(how, help="stop a run after this long")
     how.add_argument("--dry-run", action="store_true", help="show the plan; run nothing")
     out = parser.add_argument_group("output")
@@ -90,6 +95,9 @@ def run(args: argparse.Namespace) -> int:
     workers = _workers(args.workers) if args.workers else None
     max_rss = _size(args.max_rss) if args.max_rss else None
     limit_s = timeout_s(args.timeout)
+    if not args.max_foreign_cpu >= 0:
+        raise ConfigError(f"--max-foreign-cpu ({args.max_foreign_cpu:g}): must be 0 or more cores.",
+                          hint="e.g. --max-foreign-cpu 0.1")  # fmt: skip
     from gilwatt.advise.render import as_json, text  # numpy and scipy: after the input checks
     from gilwatt.advise.session import AdviseRequest, advise
 
@@ -103,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
         target=target, gil=pair[0], ft=pair[1], store_path=Path(args.output),
         budget_s=budget_s, objective=args.objective, workers=workers, max_rss_bytes=max_rss,
         allow_estimate=args.allow_estimate, verify=args.verify, prepare=args.prepare,
-        timeout_s=limit_s, dry_run=args.dry_run,
+        timeout_s=limit_s, dry_run=args.dry_run, max_foreign_cpu=args.max_foreign_cpu,
     )  # fmt: skip
     if args.dry_run:
         result = advise(request)

@@ -10,8 +10,15 @@ from typing import Any
 
 from gilwatt.report import escape
 from gilwatt.report.html import table
+from gilwatt.units import format_bytes
 
 _LEVEL_CLASS = {"high": "supported", "moderate": "mixed", "low": "inconclusive"}
+# the memory column's marks, as the terminal's (gilwatt.advise.render.MEMORY_MARK)
+_MEMORY_MARK = {"rss-exact": "", "rss-vmhwm-read": "*", "pss-sampled": "~"}
+_MEMORY_LEGEND = (
+    "Memory: peak RSS of the process for threads (* = the highest VmHWM read, not the kernel's "
+    "exact peak); ~ = peak PSS summed over the process tree, sampled every 250 ms (processes)."
+)
 _FINDING_CLASS = {
     "blocker": "contradicted",
     "warning": "mixed",
@@ -91,16 +98,24 @@ def _candidates(candidates: list[dict[str, Any]], advice: Any) -> str:
             )
         ):
             note = "advised"
+        memory = c.get("peak_memory_bytes")
+        shown = "-"
+        if isinstance(memory, int | float) and memory > 0:
+            shown = format_bytes(memory) + _MEMORY_MARK.get(str(c.get("memory_kind")), "?")
         rows.append([
             escape.text(c.get("key", "")),
             escape.text("-" if t is None else f"{t:.3f} s") + bar,
             escape.text("-" if ratio is None else f"x{ratio:.2f}"),
+            escape.text(shown),
             escape.text(f"{c.get('valid_runs', 0)}/{c.get('runs', 0)}"),
             escape.text(note),
         ])  # fmt: skip
-    return "<h3>Candidates</h3>" + table(
-        ["option", "time", "vs best", "valid runs", "note"], rows, "advice-candidates"
-    )
+    return (
+        "<h3>Candidates</h3>"
+        + table(["option", "time", "vs best", "memory", "valid runs", "note"], rows,
+                "advice-candidates")
+        + f'<p class="note">{escape.text(_MEMORY_LEGEND)}</p>'
+    )  # fmt: skip
 
 
 def _list(title: str, items: list[str]) -> str:
