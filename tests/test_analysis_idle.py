@@ -53,10 +53,10 @@ def test_net_energy_is_gross_minus_idle_power_over_the_energys_own_window(
     assert [b["power_w"] for b in doc["idle_baselines"]] == [4.0, 5.0]
     assert any(c["metric"] == NET and c["estimate"] for c in doc["comparisons"])
     from gilwatt.report import render_study_report
-    from gilwatt.report.study_data import load_study_view
+    from gilwatt.analysis.result import analyse_study
 
     with Store.open(db) as store:
-        page = render_study_report(load_study_view(store, 1))
+        page = render_study_report(analyse_study(store, 1))
     assert "<h2>Energy net of idle</h2>" in page and "4.00" in page
 
 

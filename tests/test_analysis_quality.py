@@ -66,10 +66,10 @@ def test_disturbed_runs_show_their_load_and_their_reruns_fate(tmp_path: Path) ->
     assert doc["statuses"] == {"done": 6, "disturbed": 1} and doc["recorded"] is True
     assert doc["disturbed"][0]["foreign_cpu_cores"] == 1.4
     from gilwatt.report import render_study_report
-    from gilwatt.report.study_data import load_study_view
+    from gilwatt.analysis.result import analyse_study
 
     with Store.open(db) as store:
-        page = render_study_report(load_study_view(store, 1))
+        page = render_study_report(analyse_study(store, 1))
     section = page[page.index("<h2>Run quality</h2>") :]
     assert "Disturbed runs (1)" in section and disturbed.run_key in section
     assert "1.40" in section and "3.25" in section and f"rerun {again.run_key}: done" in section

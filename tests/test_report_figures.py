@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 import report_fixtures as F
+from gilwatt.analysis.result import analyse_data
 from gilwatt.cli import main
 from gilwatt.errors import ConfigError
 from gilwatt.report import figures
-from gilwatt.report.study_data import build_study_view
 from gilwatt.store import Store
 from gilwatt.store.synthetic import write_run
 
@@ -50,7 +50,7 @@ def test_png_and_pdf(study_store: Path, tmp_path: Path) -> None:
 
 
 def test_figures_from_a_synthetic_study_with_a_missing_cell(tmp_path: Path) -> None:
-    view = build_study_view(F.study_data())
+    view = analyse_data(F.study_data())
     for make in (figures.scaling_figure, figures.ratios_figure, figures.energy_time_figure):
         path = figures.save(make(view), tmp_path / f"{make.__name__}.svg")
         assert _svg_paths(path) > 10
@@ -88,4 +88,4 @@ def test_scaling_needs_a_multi_worker_workload() -> None:
     data = F.study_data()
     data.runs[:] = [r for r in data.runs if r.workers == 1]
     with pytest.raises(ConfigError, match="more than one worker count"):
-        figures.scaling_figure(build_study_view(data))
+        figures.scaling_figure(analyse_data(data))

@@ -8,13 +8,13 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import report_fixtures as F
+from gilwatt.analysis.result import analyse_data, find_gaps
 from gilwatt.report import render_study_report
-from gilwatt.report.study_data import build_study_view, find_gaps
 
 
 @pytest.fixture(scope="module")
 def view():
-    return build_study_view(F.study_data(), hosts=[F.host()], interpreters={"ft": F.interpreter()})
+    return analyse_data(F.study_data(), hosts=[F.host()], interpreters={"ft": F.interpreter()})
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,7 @@ def test_hostile_strings_are_escaped(html: str) -> None:
 
 def test_study_with_one_mode_renders_what_exists() -> None:
     data = F.study_data(modes=("gil",))
-    html = render_study_report(build_study_view(data))
+    html = render_study_report(analyse_data(data))
     assert "No mode to compare against the GIL build" in html
     assert 'id="memory-sequential"' in html
     assert html.count('class="finding"') == 6
@@ -91,7 +91,7 @@ def test_study_without_energy_explains_it() -> None:
     data = F.study_data(energy_source="")
     for run in data.runs:
         run.metrics.update(energy_j=None, power_w=None)
-    html = render_study_report(build_study_view(data))
+    html = render_study_report(analyse_data(data))
     assert 'id="energy-time"' not in html
     assert "no valid run has an energy figure" in html
     svgs(html)

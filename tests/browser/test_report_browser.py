@@ -12,8 +12,8 @@ import pytest
 from browser_helpers import OpenedPage, save_screenshot
 
 import report_fixtures as F
+from gilwatt.analysis.result import analyse_data
 from gilwatt.report import render_run_report, render_study_report
-from gilwatt.report.study_data import build_study_view
 
 pytestmark = pytest.mark.browser
 
@@ -30,7 +30,7 @@ def run_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def study_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    view = build_study_view(F.study_data(), hosts=[F.host()], interpreters={"ft": F.interpreter()})
+    view = analyse_data(F.study_data(), hosts=[F.host()], interpreters={"ft": F.interpreter()})
     path = tmp_path_factory.mktemp("study") / "study.html"
     path.write_text(render_study_report(view), encoding="utf-8")
     return path

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gilwatt.analysis.result import CompareResult, compare_study
+from gilwatt.analysis.result import StudyResult, analyse_study
 from gilwatt.store import Store
 
 
@@ -32,7 +32,7 @@ class HostStudy:
 @dataclass
 class HostResult:
     host: HostStudy
-    result: CompareResult
+    result: StudyResult
 
 
 @dataclass(frozen=True)
@@ -73,9 +73,9 @@ def host_studies(source: str | Path) -> list[HostStudy]:
 
 
 def compare_hosts(source: str | Path, **options: Any) -> list[HostResult]:
-    """Every host's study compared on its own (the options of ``compare_study``)."""
+    """Every host's study compared on its own (the options of ``analyse_study``)."""
     return [
-        HostResult(h, compare_study(source, h.study_id, **options)) for h in host_studies(source)
+        HostResult(h, analyse_study(source, h.study_id, **options)) for h in host_studies(source)
     ]
 
 

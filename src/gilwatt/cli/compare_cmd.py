@@ -54,13 +54,13 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "pyperf":
         return write_pyperf(args)
 
-    from gilwatt.analysis.result import compare_study
+    from gilwatt.analysis.result import analyse_study
     from gilwatt.analysis.tables import render
 
     text = None
     if args.study is None and args.format in ("text", "json"):
         text = _hosts(args, spec.key)  # a cluster study: every host, side by side
-    result = compare_study(args.store, args.study, metric=spec.key, correction=args.correction)
+    result = analyse_study(args.store, args.study, metric=spec.key, correction=args.correction)
     if text is None:
         text = render(result, args.format)
     if args.output:

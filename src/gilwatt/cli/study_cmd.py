@@ -467,11 +467,11 @@ def _report(store_path: Path, out_path: Path, study_id: int) -> bool:
 
 def _compare_summary(store_path: Path, study_id: int) -> None:
     """The header and findings of ``gilwatt compare`` on stdout (the full tables: compare)."""
-    from gilwatt.analysis.result import compare_study
+    from gilwatt.analysis.result import analyse_study
     from gilwatt.analysis.tables import finding_lines, header_lines
 
     try:
-        result = compare_study(str(store_path), study_id)
+        result = analyse_study(str(store_path), study_id)
     except GilwattError as exc:
         print(f"compare: no summary ({exc})", file=sys.stderr)
         return

@@ -11,7 +11,7 @@ from gilwatt.errors import ConfigError, StoreError
 from gilwatt.readback import Region, RunInfo, RunSummary, Timeline
 
 if TYPE_CHECKING:
-    from gilwatt.report.study_data import StudyView
+    from gilwatt.analysis.result import StudyResult
     from gilwatt.store import Store
 
 PathLike = str | os.PathLike[str]
@@ -30,8 +30,8 @@ def render_run_report(
     return render_run_page(info, timeline, regions, summary, outputs)
 
 
-def render_study_report(view: StudyView) -> str:
-    """The HTML of a study report, from a :class:`~gilwatt.report.study_data.StudyView`."""
+def render_study_report(view: StudyResult) -> str:
+    """The HTML of a study report, from a :class:`~gilwatt.analysis.result.StudyResult`."""
     from gilwatt.report.study_page import render_study_page
 
     return render_study_page(view)
@@ -65,12 +65,9 @@ def write_study_report(
 ) -> Path:
     """Write the report of study ``study_id`` (the newest study when None) to ``out_path``."""
     from gilwatt.report.html import check_writable, write_html
-    from gilwatt.report.study_data import load_study_view
 
     check_writable(out_path)
-    with open_store(store_path) as store:
-        view = load_study_view(store, study_id, store_path=str(store_path))
-    return write_html(out_path, render_study_report(view))
+    return write_html(out_path, render_study_report(_analyse(store_path, study_id)))
 
 
 def open_store(store_path: PathLike) -> Store:
@@ -114,6 +111,7 @@ def write_figure(
 
     if kind not in figures.KINDS:
         raise UnknownNameError("figure kind", kind, figures.KINDS)
+    figures.require_matplotlib()
     figures.figure_format(out_path)
     check_writable(out_path)
     with open_store(store_path) as store:
@@ -127,13 +125,22 @@ def write_figure(
                 store.run_info(run_id), store.timeline(run_id), store.regions(run_id)
             )
         else:
-            from gilwatt.report.study_data import load_study_view
-
-            view = load_study_view(store, study_id, store_path=str(store_path))
             make = {
                 "scaling": figures.scaling_figure,
                 "ratios": figures.ratios_figure,
                 "energy-time": figures.energy_time_figure,
             }[kind]
-            fig = make(view)
+            fig = make(_analyse(store_path, study_id, store))
     return figures.save(fig, out_path)
+
+
+def _analyse(store_path: PathLike, study_id: int | None, store: Store | None = None) -> StudyResult:
+    """The one analysis of study ``study_id`` (the newest when None) that every view draws."""
+    from gilwatt.analysis.result import analyse_study
+
+    if store is None:
+        with open_store(store_path) as opened:
+            return _analyse(store_path, study_id, opened)
+    result = analyse_study(store, study_id)
+    result.source = str(store_path)
+    return result

@@ -10,10 +10,10 @@ from gilwatt.report import escape
 from gilwatt.report.html import table
 
 if TYPE_CHECKING:
-    from gilwatt.report.study_data import StudyView
+    from gilwatt.analysis.result import StudyResult
 
 
-def energy_net_section(view: StudyView) -> str:
+def energy_net_section(view: StudyResult) -> str:
     """The section's HTML ("" when the study measured no idle baseline)."""
     if not view.idle:
         return ""

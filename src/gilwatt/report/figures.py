@@ -1,7 +1,8 @@
 """Figures for papers (SVG, PNG or PDF) drawn with matplotlib, from the same data as the report.
 
-matplotlib is imported only here and only when a figure is made; figures are built on
-``matplotlib.figure.Figure`` directly, so no pyplot state or GUI backend is involved.
+matplotlib is the optional ``plot`` extra: it is imported only here and only when a figure is
+made; figures are built on ``matplotlib.figure.Figure`` directly, so no pyplot state or GUI
+backend is involved.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from gilwatt.analysis.result import StudyResult
     from gilwatt.analysis.scaling import ScalingCurve
-    from gilwatt.report.study_data import StudyView
 
 KINDS = ("scaling", "ratios", "timeline", "energy-time")
 FORMATS = ("svg", "png", "pdf")
@@ -39,6 +40,17 @@ def _figure(width_in: float, height_in: float) -> Figure:
 
     fig = Figure(figsize=(width_in, height_in), layout="constrained")
     return fig
+
+
+def require_matplotlib() -> None:
+    """ConfigError (exit 2) naming the extra to install when matplotlib is missing."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as exc:
+        raise ConfigError(
+            "gilwatt plot needs matplotlib, which is not installed.",
+            hint="Install it with: pip install 'gilwatt[plot]'",
+        ) from exc
 
 
 def figure_format(out_path: str | os.PathLike[str]) -> str:
@@ -118,7 +130,7 @@ def timeline_figure(info: RunInfo, timeline: Timeline, regions: list[Region]) ->
     return fig
 
 
-def scaling_figure(view: StudyView) -> Figure:
+def scaling_figure(view: StudyResult) -> Figure:
     """Speed-up against workers per mode, one panel per workload, with the fitted model."""
     from gilwatt.analysis.scaling import amdahl_speedup, usl_speedup
 
@@ -173,7 +185,7 @@ def scaling_figure(view: StudyView) -> Figure:
     return fig
 
 
-def ratios_figure(view: StudyView) -> Figure:
+def ratios_figure(view: StudyResult) -> Figure:
     """Forest plot: each mode ÷ GIL build per cell, for time, energy, power, RSS and VMS."""
     pairs = [(m, b) for m, b in view.analysis.pairs if b == "gil"]
     cells = view.analysis.cells
@@ -233,7 +245,7 @@ def _log_ratio_axis(ax: Axes) -> None:
     ax.xaxis.set_minor_formatter(NullFormatter())
 
 
-def energy_time_figure(view: StudyView) -> Figure:
+def energy_time_figure(view: StudyResult) -> Figure:
     """Energy against time for every valid run, with the least-squares line."""
     runs = [
         r

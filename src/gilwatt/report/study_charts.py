@@ -1,5 +1,5 @@
 """Study charts: forest plots of ratios, scaling with fitted models, memory per mode, and
-energy against time. Every number comes from :mod:`gilwatt.analysis` via the StudyView."""
+energy against time. Every number comes from :mod:`gilwatt.analysis` via the StudyResult."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from gilwatt.analysis.result import StudyResult
 from gilwatt.modes import Mode
 from gilwatt.report import escape, fmt
 from gilwatt.report.html import Page, figure_html
 from gilwatt.report.row_chart import Panel, RowChart, RowMark
-from gilwatt.report.study_data import StudyView
 from gilwatt.report.svg import Mark, Series, XYChart, fmt_num, mode_color, padded_domain
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ def _mode_legend(modes: list[str]) -> list[tuple[str, str, str]]:
     return [(m, mode_color(m), "dot") for m in modes]
 
 
-def forest(page: Page, view: StudyView, family: str, cells: list[CellStats]) -> None:
+def forest(page: Page, view: StudyResult, family: str, cells: list[CellStats]) -> None:
     pairs = [(m, b) for m, b in view.analysis.pairs if b == BASELINE]
     if not pairs:
         page.add(
@@ -147,7 +147,7 @@ def _separators(cells: list[CellStats]) -> list[int]:
     return [i for i in range(1, len(cells)) if cells[i].cell.workload != cells[i - 1].cell.workload]
 
 
-def scaling(page: Page, view: StudyView, family: str) -> None:
+def scaling(page: Page, view: StudyResult, family: str) -> None:
     curves = [c for c in view.curves if c.family == family]
     if not curves:
         page.add(
@@ -313,7 +313,7 @@ def _time_chart(
     )
 
 
-def memory(page: Page, view: StudyView, family: str, cells: list[CellStats]) -> None:
+def memory(page: Page, view: StudyResult, family: str, cells: list[CellStats]) -> None:
     modes = view.data.modes
     labels = short_labels(cs.cell for cs in cells)
     rows = [labels[(cs.cell.workload, cs.cell.params_json)] for cs in cells]
@@ -361,7 +361,7 @@ def memory(page: Page, view: StudyView, family: str, cells: list[CellStats]) -> 
 # --- energy vs time ---------------------------------------------------------------------------
 
 
-def energy_time(page: Page, view: StudyView) -> None:
+def energy_time(page: Page, view: StudyResult) -> None:
     et = view.energy_time
     page.add('<section class="energy-time"><h2>Energy against time</h2>')
     points = [

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+from gilwatt.analysis.result import StudyResult
 from gilwatt.report import escape, fmt
 from gilwatt.report.advice_section import advice_section
 from gilwatt.report.energy_net_section import energy_net_section
 from gilwatt.report.html import Page, definition_list, table
 from gilwatt.report.quality_section import quality_section
 from gilwatt.report.study_charts import energy_time, fixed_params, forest, memory, scaling
-from gilwatt.report.study_data import StudyView
 from gilwatt.report.svg import fmt_num
 
 VERDICT_CLASS = {
@@ -23,7 +23,7 @@ VERDICT_CLASS = {
 }
 
 
-def render_study_page(view: StudyView) -> str:
+def render_study_page(view: StudyResult) -> str:
     study = view.data.study
     page = Page(title=f"gilwatt study {study.study_id}: {study.name}"[:200], kind="study")
     page.add(_header(view))
@@ -48,7 +48,7 @@ def render_study_page(view: StudyView) -> str:
 # --- header -----------------------------------------------------------------------------------
 
 
-def _header(view: StudyView) -> str:
+def _header(view: StudyResult) -> str:
     study = view.data.study
     badges = []
     if view.data.energy_is_estimate:
@@ -62,7 +62,7 @@ def _header(view: StudyView) -> str:
     )
 
 
-def _metadata(view: StudyView) -> str:
+def _metadata(view: StudyResult) -> str:
     data = view.data
     study = data.study
     statuses = Counter(r.status for r in data.runs)
@@ -116,7 +116,7 @@ def _metadata(view: StudyView) -> str:
     )
 
 
-def _findings(view: StudyView) -> str:
+def _findings(view: StudyResult) -> str:
     from gilwatt.analysis.findings import Context, context_lines
 
     measured = bool(view.data.energy_sources) and not view.data.energy_is_estimate
@@ -152,7 +152,7 @@ def _findings(view: StudyView) -> str:
 # --- per family -------------------------------------------------------------------------------
 
 
-def _family_section(page: Page, view: StudyView, family: str) -> None:
+def _family_section(page: Page, view: StudyResult, family: str) -> None:
     cells = [cs for cs in view.analysis.cells if cs.cell.family == family]
     fixed = fixed_params(cs.cell for cs in cells)
     workloads = [f"{w} ({p})" if p else w for w, p in sorted(fixed.items())]
@@ -169,7 +169,7 @@ def _family_section(page: Page, view: StudyView, family: str) -> None:
 # --- gaps, exclusions, runs -------------------------------------------------------------------
 
 
-def _gaps_and_exclusions(view: StudyView) -> str:
+def _gaps_and_exclusions(view: StudyResult) -> str:
     parts = ['<section class="gaps"><h2>Missing cells and excluded runs</h2>']
     if view.gaps:
         items = "".join(f"<li>{escape.text(g)}</li>" for g in view.gaps)
@@ -212,7 +212,7 @@ def _gaps_and_exclusions(view: StudyView) -> str:
     return "".join(parts)
 
 
-def _all_runs(view: StudyView) -> str:
+def _all_runs(view: StudyResult) -> str:
     rows = []
     for r in view.data.runs:
         m = r.metrics
