@@ -22,7 +22,7 @@ $(VENV)/.installed: pyproject.toml
 	@test -n "$(HOST_PYTHON)" || { echo "gilwatt needs CPython 3.11+ on PATH (python3.11 or newer)"; exit 2; }
 	$(HOST_PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev,parquet,cluster]'
+	$(PY) -m pip install -q -e '.[dev,plot,parquet,cluster]'
 	touch $@
 
 venv: $(VENV)/.installed  ## create the venv and install gilwatt with its test tools
