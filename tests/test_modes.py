@@ -8,9 +8,7 @@ from pathlib import Path
 from gilwatt.analysis.dataset import MODE_ORDER, load_study
 from gilwatt.modes import MODES, Mode, gil_mismatch, in_order, interpreter_slot
 from gilwatt.readback import InterpreterInfo, Region
-from gilwatt.report.figures import MODE_MARKERS
-from gilwatt.report.study_charts import MODE_SHAPES
-from gilwatt.report.svg import MODE_COLORS
+from gilwatt.report.chartspec import MODE_STYLES
 from gilwatt.store.synthetic import SyntheticRun, write_study
 from gilwatt.study.gates import RunFacts, judge
 from gilwatt.study.spec import MODES as SPEC_MODES
@@ -20,9 +18,8 @@ def test_one_order_everywhere() -> None:
     assert [str(m) for m in MODES] == ["gil", "ft", "ft-gil"]
     assert SPEC_MODES == MODE_ORDER == MODES
     assert in_order(["ft-gil", "other", "gil", "ft"]) == ["gil", "ft", "ft-gil", "other"]
-    for table in (MODE_COLORS, MODE_MARKERS, MODE_SHAPES):
-        assert list(table) == list(MODES)
-        assert table["ft-gil"] == table[Mode.FT_GIL]  # plain strings find them too
+    assert list(MODE_STYLES) == list(MODES)
+    assert MODE_STYLES["ft-gil"] == MODE_STYLES[Mode.FT_GIL]  # plain strings find them too
     assert [interpreter_slot(m) for m in MODES] == ["gil", "ft", "ft"]
 
 

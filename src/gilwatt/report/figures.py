@@ -9,30 +9,28 @@ from __future__ import annotations
 
 import math
 import os
-from collections import defaultdict
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gilwatt.errors import ConfigError
-from gilwatt.modes import Mode
 from gilwatt.readback import Region, RunInfo, Timeline
 from gilwatt.report import fmt
 from gilwatt.report.charts import min_step_ns, rate, seconds
-from gilwatt.report.study_charts import RATIO_METRICS  # the report's ratio charts' metrics
-from gilwatt.report.svg import mode_color
+from gilwatt.report.chartspec import Chart, LegendItem, RowPlot, XYPlot, mode_style
+from gilwatt.report.svg import has_bar
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from gilwatt.analysis.result import StudyResult
-    from gilwatt.analysis.scaling import ScalingCurve
 
 KINDS = ("scaling", "ratios", "timeline", "energy-time")
 FORMATS = ("svg", "png", "pdf")
-MODE_MARKERS: dict[str, str] = {Mode.GIL: "o", Mode.FT: "D", Mode.FT_GIL: "s"}
+MARKERS: dict[str, str] = {"circle": "o", "diamond": "D", "square": "s"}  # chartspec shapes
 
 
 def _figure(width_in: float, height_in: float) -> Figure:
@@ -76,7 +74,9 @@ def timeline_figure(info: RunInfo, timeline: Timeline, regions: list[Region]) ->
     axes = fig.subplots(rows, 1, sharex=True)
     t, tree = rate(timeline.t_ns, timeline.cpu_ns, step, 1e-9)
     ax = axes[0]
-    ax.plot(seconds(t, info.start_ns), tree, color=mode_color("gil"), lw=1, label="process tree")
+    ax.plot(
+        seconds(t, info.start_ns), tree, color=mode_style("gil").color, lw=1, label="process tree"
+    )
     ax.axhline(
         info.host.logical_cpus,
         color="0.5",
@@ -130,103 +130,159 @@ def timeline_figure(info: RunInfo, timeline: Timeline, regions: list[Region]) ->
     return fig
 
 
-def scaling_figure(view: StudyResult) -> Figure:
+def scaling_figure(result: StudyResult) -> Figure:
     """Speed-up against workers per mode, one panel per workload, with the fitted model."""
-    from gilwatt.analysis.scaling import amdahl_speedup, usl_speedup
+    from gilwatt.report.study_charts import speedup_chart, speedup_groups
 
-    groups: dict[tuple[str, str], list[ScalingCurve]] = defaultdict(list)
-    for c in view.curves:
-        if c.speedup:
-            groups[(c.workload, c.params_label)].append(c)
-    if not groups:
+    groups = [(t, [c for c in g if c.speedup]) for t, g in speedup_groups(result)]
+    charts = [speedup_chart(result, t, g, f"speedup-{i}") for i, (t, g) in enumerate(groups) if g]
+    if not charts:
         raise ConfigError(
             "no workload in this study ran at more than one worker count with 1 worker.",
             hint="Run a study with a workers list that includes 1, e.g. the quick suite.",
         )
-    n = len(groups)
+    n = len(charts)
     cols = min(n, 3)
     rows = math.ceil(n / cols)
     fig = _figure(3.2 * cols, 2.7 * rows)
     axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
-    for ax, ((workload, params), curves) in zip(axes, groups.items(), strict=False):
-        n_max = max(max(c.workers) for c in curves)
-        ns = np.linspace(1, n_max, 60)
-        ax.plot([1, n_max], [1, n_max], color="0.6", ls="--", lw=0.8, label="ideal")
-        for c in curves:
-            color = mode_color(c.mode)
-            ax.plot(
-                c.workers,
-                c.speedup,
-                color=color,
-                marker=MODE_MARKERS.get(c.mode, "o"),
-                ms=4,
-                lw=1,
-                label=c.mode,
-            )
-            if c.usl is not None:
-                ax.plot(
-                    ns,
-                    usl_speedup(ns, c.usl.params["sigma"], c.usl.params["kappa"]),
-                    color=color,
-                    ls=":",
-                    lw=1,
-                )
-            elif c.amdahl is not None:
-                ax.plot(ns, amdahl_speedup(ns, c.amdahl.params["s"]), color=color, ls=":", lw=1)
-        ax.set_title(workload + (f"\n{params}" if params else ""), fontsize=8)
-        ax.set_xlabel("workers")
-        ax.set_ylabel("speed-up")
-        ax.set_xticks(sorted({w for c in curves for w in c.workers}))
-        top = max(max(c.speedup) for c in curves)
-        ax.set_ylim(0, max(top * 1.2, 1.5))
+    for ax, chart in zip(axes, charts, strict=False):
+        assert isinstance(chart.plot, XYPlot)
+        draw_xy(ax, chart.plot)
+        ax.set_title(chart.title.removesuffix(": speed-up"), fontsize=8)
         ax.legend(fontsize=7, frameon=False)
     for ax in axes[n:]:
         ax.set_visible(False)
     return fig
 
 
-def ratios_figure(view: StudyResult) -> Figure:
+def ratios_figure(result: StudyResult) -> Figure:
     """Forest plot: each mode ÷ GIL build per cell, for time, energy, power, RSS and VMS."""
-    pairs = [(m, b) for m, b in view.analysis.pairs if b == "gil"]
-    cells = view.analysis.cells
-    if not pairs or not cells:
+    from gilwatt.report.study_charts import forest_chart
+
+    cells = result.analysis.cells
+    chart = forest_chart(result, cells, "ratios") if cells else None
+    if chart is None:
         raise ConfigError(
             "no mode to compare against the GIL build in this study.",
             hint="Run a study with modes gil and ft.",
         )
-    fig = _figure(2.0 * len(RATIO_METRICS) + 2.2, 0.28 * len(cells) + 1.2)
-    axes = fig.subplots(1, len(RATIO_METRICS), sharey=True)
-    labels = [f"{cs.cell.workload} ×{cs.cell.workers}" for cs in cells]
-    for ax, (metric, title) in zip(axes, RATIO_METRICS, strict=True):
-        for k, (mode, base) in enumerate(pairs):
-            offset = (k - (len(pairs) - 1) / 2) * 0.25
-            for i, cs in enumerate(cells):
-                comp = view.analysis.get(cs.cell, mode, base, metric)
-                if comp is None or comp.estimate is None:
-                    continue
-                est = comp.estimate
-                y = i + offset
-                if est.has_ci:
-                    assert est.t_low is not None and est.t_high is not None
-                    ax.plot([est.t_low, est.t_high], [y, y], color=mode_color(mode), lw=1)
-                ax.plot(
-                    [est.geomean],
-                    [y],
-                    marker=MODE_MARKERS.get(mode, "o"),
-                    ms=4,
-                    color=mode_color(mode),
-                    mfc=mode_color(mode) if est.has_ci else "white",
-                    ls="none",
-                    label=f"{mode} ÷ {base}" if i == 0 else None,
-                )
-        ax.axvline(1.0, color="0.5", ls="--", lw=0.8)
-        _log_ratio_axis(ax)
-        ax.set_title(f"{title} ÷ gil", fontsize=8)
-        ax.tick_params(labelsize=7)
-    axes[0].set_yticks(range(len(cells)), labels, fontsize=7)
-    axes[0].invert_yaxis()
-    axes[-1].legend(fontsize=7, frameon=False, loc="lower right")
+    return chart_figure(chart)
+
+
+def energy_time_figure(result: StudyResult) -> Figure:
+    """Energy against time for every valid run, with the least-squares line."""
+    from gilwatt.report.study_charts import energy_time_chart
+
+    chart = energy_time_chart(result)
+    if chart is None:
+        raise ConfigError(
+            "no valid run of this study has an energy figure.",
+            hint="Energy needs RAPL or the CPU-time model; see 'gilwatt profile --help'.",
+        )
+    return chart_figure(chart)
+
+
+# --- the matplotlib backend of chartspec ------------------------------------------------------
+
+
+def chart_figure(chart: Chart) -> Figure:
+    """One chart description as a figure: title, plot, legend, notes and the estimate caveat."""
+    from matplotlib.lines import Line2D
+
+    notes = [*chart.notes, *([f"estimate: {chart.estimate}"] if chart.estimate else [])]
+    wrapped = [textwrap.fill(n, 110) for n in notes]
+    note_lines = sum(w.count("\n") + 1 for w in wrapped)
+    if isinstance(chart.plot, RowPlot):
+        k = max(len(chart.plot.panels), 1)
+        fig = _figure(2.0 * k + 2.2, 0.28 * len(chart.plot.rows) + 1.4 + 0.14 * note_lines)
+        axes = list(np.atleast_1d(fig.subplots(1, k, sharey=True)))
+        draw_rows(axes, chart.plot)
+        legend_ax = axes[-1]
+    else:
+        fig = _figure(6.0, 4.4 + 0.14 * note_lines)
+        legend_ax = fig.subplots()
+        draw_xy(legend_ax, chart.plot)
+    handles = [
+        Line2D([], [], color=i.color, ls="--" if i.style == "dash" else "none", marker=_marker(i))
+        for i in chart.legend
+    ]
+    legend_ax.legend(handles, [i.label for i in chart.legend], fontsize=7, frameon=False)
+    fig.suptitle(chart.title, fontsize=9)
+    if wrapped:
+        fig.supxlabel("\n".join(wrapped), fontsize=6, ha="left", x=0.01, color="0.3")
     return fig
+
+
+def draw_xy(ax: Axes, plot: XYPlot) -> None:
+    """Lines, marks with error bars, reference lines, axis labels and fixed ticks."""
+    for line in plot.lines:
+        ax.plot(
+            line.xs,
+            line.ys,
+            color=line.color,
+            ls="--" if line.dashed else "-",
+            lw=line.width,
+            label=line.label,
+        )
+    for p in plot.points:
+        look = mode_style(p.mode)
+        if has_bar(p.lo, p.hi):
+            assert p.lo is not None and p.hi is not None
+            ax.plot([p.x, p.x], [p.lo, p.hi], color=look.color, lw=1)
+        ax.plot([p.x], [p.y], marker=MARKERS[look.shape], ms=p.radius * 1.2, color=look.color)
+    for y, label in plot.hlines:
+        ax.axhline(y, color="0.5", ls=":", lw=0.8, label=label.split(":")[0])
+    if plot.log:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+    ax.set_xlim(*plot.x_domain)
+    ax.set_ylim(*plot.y_domain)
+    if plot.x_ticks:
+        ax.set_xticks(list(plot.x_ticks), list(plot.x_ticks.values()))
+    ax.set_xlabel(plot.x_label)
+    ax.set_ylabel(plot.y_label)
+
+
+def draw_rows(axes: list[Axes], plot: RowPlot) -> None:
+    """One panel per axis sharing the rows: marks with their intervals and the reference line."""
+    for ax, panel in zip(axes, plot.panels, strict=True):
+        for p in panel.points:
+            look = mode_style(p.mode)
+            y = p.row + p.offset
+            if has_bar(p.lo, p.hi):
+                assert p.lo is not None and p.hi is not None
+                ax.plot([p.lo, p.hi], [y, y], color=look.color, lw=1)
+            ax.plot(
+                [p.value],
+                [y],
+                marker=MARKERS[look.shape],
+                ms=4,
+                color=look.color,
+                mfc="white" if p.hollow else look.color,
+                ls="none",
+            )
+        if panel.ref is not None:
+            ax.axvline(panel.ref, color="0.5", ls="--", lw=0.8)
+        if panel.log:
+            _log_ratio_axis(ax)
+        elif panel.zero:
+            ax.set_xlim(left=0)
+        if not panel.points:
+            ax.text(0.5, 0.5, panel.empty_note, transform=ax.transAxes, ha="center", fontsize=7)
+        ax.set_title(panel.title, fontsize=8)
+        ax.tick_params(labelsize=7)
+    subs = plot.sublabels or [""] * len(plot.rows)
+    labels = [f"{row} {sub}".strip() for row, sub in zip(plot.rows, subs, strict=True)]
+    axes[0].set_yticks(range(len(plot.rows)), labels, fontsize=7)
+    axes[0].invert_yaxis()
+    for row in plot.separators:
+        for ax in axes:
+            ax.axhline(row - 0.5, color="0.8", lw=0.6)
+
+
+def _marker(item: LegendItem) -> str:
+    return "o" if item.style == "dot" else ""
 
 
 def _log_ratio_axis(ax: Axes) -> None:
@@ -243,55 +299,6 @@ def _log_ratio_axis(ax: Axes) -> None:
     ax.xaxis.set_major_locator(FixedLocator(thin(log_ticks(lo, hi), 4, keep=1.0)))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt_num(v, 2)))
     ax.xaxis.set_minor_formatter(NullFormatter())
-
-
-def energy_time_figure(view: StudyResult) -> Figure:
-    """Energy against time for every valid run, with the least-squares line."""
-    runs = [
-        r
-        for r in view.data.valid_runs
-        if (r.metrics.get("time_s") or 0) > 0 and (r.metrics.get("energy_j") or 0) > 0
-    ]
-    if not runs:
-        raise ConfigError(
-            "no valid run of this study has an energy figure.",
-            hint="Energy needs RAPL or the CPU-time model; see 'gilwatt profile --help'.",
-        )
-    fig = _figure(5.5, 4.2)
-    ax = fig.subplots()
-    for mode in view.data.modes:
-        pts = [(r.metrics["time_s"], r.metrics["energy_j"]) for r in runs if r.mode == mode]
-        if pts:
-            xs, ys = zip(*pts, strict=True)
-            ax.scatter(
-                xs,
-                ys,
-                s=14,
-                color=mode_color(mode),
-                marker=MODE_MARKERS.get(mode, "o"),
-                label=mode,
-                alpha=0.85,
-            )
-    fit = view.energy_time.energy_vs_time
-    if fit is not None:
-        times = [float(r.metrics["time_s"] or 0) for r in runs]
-        xs_line = np.linspace(0, max(times) * 1.05, 50)
-        r2 = "" if fit.r2 is None else f", R²={fit.r2:.3f}"
-        ax.plot(
-            xs_line,
-            fit.intercept + fit.slope * xs_line,
-            color="0.25",
-            ls="--",
-            lw=1,
-            label=f"E = {fit.intercept:.3g} J + {fit.slope:.3g} W·t{r2}",
-        )
-    ax.set_xlim(left=0)
-    ax.set_ylim(bottom=0)
-    ax.set_xlabel("region time (s)")
-    estimate = " (estimate)" if view.energy_time.estimate else ""
-    ax.set_ylabel(f"energy (J){estimate}")
-    ax.legend(fontsize=7, frameon=False)
-    return fig
 
 
 def save(fig: Figure, out_path: str | os.PathLike[str]) -> Path:

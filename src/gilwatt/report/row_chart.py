@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, field
 
 from gilwatt.report import escape
-from gilwatt.report.svg import Scale, fmt_num, num, padded_domain, shape
+from gilwatt.report.svg import Scale, fmt_num, has_bar, num, padded_domain, shape
 
 
 @dataclass(frozen=True)
@@ -127,12 +127,8 @@ class RowChart:
             px = sx(m.value)
             color = escape.attr(m.color)
             bar = ""
-            if (
-                m.lo is not None
-                and m.hi is not None
-                and math.isfinite(m.lo)
-                and math.isfinite(m.hi)
-            ):
+            if has_bar(m.lo, m.hi):
+                assert m.lo is not None and m.hi is not None
                 x0, x1 = sx(max(m.lo, domain[0])), sx(min(m.hi, domain[1]))
                 bar = (
                     f'<line x1="{num(x0)}" x2="{num(x1)}" y1="{num(y)}" y2="{num(y)}" stroke="{color}" stroke-width="1.6"/>'

@@ -1,5 +1,6 @@
 """Study charts: forest plots of ratios, scaling with fitted models, memory per mode, and
-energy against time. Every number comes from :mod:`gilwatt.analysis` via the StudyResult."""
+energy against time. Each is described once (a :class:`~gilwatt.report.chartspec.Chart`) from
+the StudyResult; the report draws it in SVG, ``gilwatt plot`` with matplotlib."""
 
 from __future__ import annotations
 
@@ -10,11 +11,22 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from gilwatt.analysis.result import StudyResult
-from gilwatt.modes import Mode
 from gilwatt.report import escape, fmt
-from gilwatt.report.html import Page, figure_html
-from gilwatt.report.row_chart import Panel, RowChart, RowMark
-from gilwatt.report.svg import Mark, Series, XYChart, fmt_num, mode_color, padded_domain
+from gilwatt.report.chart_svg import add_chart
+from gilwatt.report.chartspec import (
+    ESTIMATE_CAVEAT,
+    Chart,
+    LegendItem,
+    Line,
+    Point,
+    RowPanel,
+    RowPlot,
+    RowPoint,
+    XYPlot,
+    mode_style,
+)
+from gilwatt.report.html import Page
+from gilwatt.report.svg import fmt_num, padded_domain
 
 if TYPE_CHECKING:
     from gilwatt.analysis.compare import Cell, CellStats
@@ -33,7 +45,8 @@ MEMORY_METRICS = (
     ("peak_vms_bytes", "peak VMS (MiB)"),
     ("peak_uss_bytes", "peak USS (MiB)"),
 )
-MODE_SHAPES: dict[str, str] = {Mode.GIL: "circle", Mode.FT: "diamond", Mode.FT_GIL: "square"}
+IDEAL = "#999999"  # the S = N line
+REGRESSION = "#444444"  # the least-squares line
 MAX_ROW_LABEL = 36
 
 
@@ -76,26 +89,33 @@ def _params(params_json: str) -> dict[str, object]:
     return value if isinstance(value, dict) else {"params": value}
 
 
-def _mode_legend(modes: list[str]) -> list[tuple[str, str, str]]:
-    return [(m, mode_color(m), "dot") for m in modes]
+def _mode_legend(modes: list[str]) -> list[LegendItem]:
+    return [LegendItem(m, mode_style(m).color) for m in modes]
 
 
 def forest(page: Page, view: StudyResult, family: str, cells: list[CellStats]) -> None:
-    pairs = [(m, b) for m, b in view.analysis.pairs if b == BASELINE]
-    if not pairs:
+    chart = forest_chart(view, cells, page.new_id("forest", family))
+    if chart is None:
         page.add(
             f'<p class="empty">No mode to compare against the GIL build ({escape.text(BASELINE)}) in this study.</p>'
         )
         return
+    add_chart(page, chart)
+
+
+def forest_chart(result: StudyResult, cells: list[CellStats], chart_id: str) -> Chart | None:
+    """Each mode ÷ the GIL build per cell, one panel per ratio metric (None: no such pair)."""
+    pairs = [(m, b) for m, b in result.analysis.pairs if b == BASELINE]
+    if not pairs:
+        return None
     labels = short_labels(cs.cell for cs in cells)
     rows = [labels[(cs.cell.workload, cs.cell.params_json)] for cs in cells]
-    sub = [f"×{cs.cell.workers}" for cs in cells]
     panels = []
     for metric, title in RATIO_METRICS:
-        panel = Panel(f"{title} ÷ {BASELINE}", log=True, ref=1.0, empty_note="no pairs")
+        panel = RowPanel(f"{title} ÷ {BASELINE}", log=True, ref=1.0, empty_note="no pairs")
         for r, cs in enumerate(cells):
             for k, (mode, base) in enumerate(pairs):
-                comp = view.analysis.get(cs.cell, mode, base, metric)
+                comp = result.analysis.get(cs.cell, mode, base, metric)
                 if comp is None or comp.estimate is None:
                     continue
                 est = comp.estimate
@@ -110,36 +130,30 @@ def forest(page: Page, view: StudyResult, family: str, cells: list[CellStats]) -
                     f"{rows[r]} ×{cs.cell.workers} · {title}: {mode}/{base} = {fmt.ratio(est.geomean)}\n"
                     f"{ci}, {est.n} pairs{p}\n{comp.verdict}"
                 )
-                panel.marks.append(
-                    RowMark(
+                panel.points.append(
+                    RowPoint(
                         r,
                         est.geomean,
                         est.t_low,
                         est.t_high,
-                        mode_color(mode),
+                        mode,
                         tip,
                         offset,
                         hollow=not est.has_ci,
-                        shape=MODE_SHAPES.get(mode, "circle"),
                     )
                 )
         panels.append(panel)
-    chart = RowChart(
-        page.new_id("forest", family), rows, panels, sublabels=sub, separators=_separators(cells)
-    )
-    legend = [(f"{m} ÷ {b}", mode_color(m), "dot") for m, b in pairs]
     note = (
         "Geometric mean of ratios paired by block, with the 95% t interval in log space; "
         "hollow marks have one pair and no interval. Left of the dashed line: lower than on the GIL build."
     )
-    page.add(
-        figure_html(
-            chart.render(),
-            "Ratios against the GIL build",
-            legend,
-            escape.text(note),
-            chart.chart_id,
-        )
+    return Chart(
+        chart_id,
+        "Ratios against the GIL build",
+        RowPlot(rows, panels, [f"×{cs.cell.workers}" for cs in cells], _separators(cells)),
+        [LegendItem(f"{m} ÷ {b}", mode_style(m).color) for m, b in pairs],
+        [note],
+        estimate=ESTIMATE_CAVEAT if result.data.energy_is_estimate else "",
     )
 
 
@@ -154,17 +168,24 @@ def scaling(page: Page, view: StudyResult, family: str) -> None:
             '<p class="empty">No workload of this family ran at more than one worker count.</p>'
         )
         return
-    labels = short_labels(cs.cell for cs in view.analysis.cells if cs.cell.family == family)
+    page.add('<h3>Scaling</h3><div class="grid2">')
+    for title, group in speedup_groups(view, family):
+        add_chart(page, speedup_chart(view, title, group, page.new_id("speedup", title)))
+        add_chart(page, time_chart(title, group, page.new_id("time", title)))
+    page.add("</div>")
+
+
+def speedup_groups(
+    result: StudyResult, family: str | None = None
+) -> list[tuple[str, list[ScalingCurve]]]:
+    """(row label, the curves of one workload and parameters) with a speed-up, per family."""
+    curves = [c for c in result.curves if family is None or c.family == family]
+    cells = [cs.cell for cs in result.analysis.cells if family is None or cs.cell.family == family]
+    labels = short_labels(cells)
     groups: dict[tuple[str, str], list[ScalingCurve]] = defaultdict(list)
     for c in curves:
         groups[(c.workload, c.params_json)].append(c)
-    cpus = max((h.logical_cpus for h in view.hosts), default=None)
-    page.add('<h3>Scaling</h3><div class="grid2">')
-    for key, group in groups.items():
-        title = labels.get(key, key[0])
-        page.figure(*_speedup_chart(page.new_id("speedup", title), title, group, cpus))
-        page.figure(*_time_chart(page.new_id("time", title), title, group))
-    page.add("</div>")
+    return [(labels.get(key, key[0]), group) for key, group in groups.items()]
 
 
 def _fit_curve(
@@ -199,9 +220,10 @@ def _fit_text(c: ScalingCurve) -> str:
     return f"{c.mode}: " + ("; ".join(parts) if parts else "no fit")
 
 
-def _speedup_chart(
-    chart_id: str, title: str, group: list[ScalingCurve], cpus: int | None
-) -> tuple[XYChart, str, list[tuple[str, str, str]], str]:
+def speedup_chart(
+    result: StudyResult, title: str, group: list[ScalingCurve], chart_id: str
+) -> Chart:
+    """Speed-up against workers per mode, the fitted model, ideal and the host's CPUs."""
     n_max = max(max(c.workers) for c in group)
     fits = []
     ys: list[float] = []
@@ -211,181 +233,135 @@ def _speedup_chart(
         if fit is not None:
             fits.append((c, fit))
             ys += fit[2]
-    chart = XYChart(
-        chart_id=chart_id,
-        x_label="workers",
-        y_label="speed-up vs 1 worker",
-        x_domain=(0.7, n_max + 0.3),
-        y_domain=padded_domain([*ys, 1.0], zero=True),
-        width=470,
-        height=240,
-        margin=(12, 12, 34, 52),
-        x_tick_labels={float(w): str(w) for c in group for w in c.workers},
+    plot = XYPlot(
+        "workers",
+        "speed-up vs 1 worker",
+        (0.7, n_max + 0.3),
+        padded_domain([*ys, 1.0], zero=True),
+        x_ticks={float(w): str(w) for c in group for w in c.workers},
     )
-    chart.series.append(
-        Series(
-            "ideal",
-            [1.0, float(n_max)],
-            [1.0, float(n_max)],
-            "#999999",
-            style="dash",
-            hover=False,
-            width=1,
-        )
-    )
+    plot.lines.append(Line("ideal", [1.0, float(n_max)], [1.0, float(n_max)], IDEAL, dashed=True))
     for c, (model, xs, fys) in fits:
-        chart.series.append(
-            Series(
-                f"{c.mode} {model} fit",
-                xs,
-                fys,
-                mode_color(c.mode),
-                style="dash",
-                hover=False,
-                width=1.2,
-            )
-        )
+        color = mode_style(c.mode).color
+        plot.lines.append(Line(f"{c.mode} {model} fit", xs, fys, color, dashed=True, width=1.2))
     for c in group:
         if not c.speedup:
             continue
-        chart.series.append(
-            Series(
-                c.mode,
-                [float(w) for w in c.workers],
-                c.speedup,
-                mode_color(c.mode),
-                hover=False,
-                width=1,
-            )
-        )
+        style = mode_style(c.mode)
+        plot.lines.append(Line(c.mode, [float(w) for w in c.workers], c.speedup, style.color))
         for w, s, t, e in zip(c.workers, c.speedup, c.median_time_s, c.efficiency, strict=True):
             tip = f"{c.mode}, {w} workers: speed-up {s:.2f}× (efficiency {e:.0%})\nmedian time {t:.3g} s"
-            chart.marks.append(
-                Mark(float(w), s, mode_color(c.mode), tip, shape=MODE_SHAPES.get(c.mode, "circle"))
-            )
+            plot.points.append(Point(float(w), s, c.mode, tip))
+    cpus = max((h.logical_cpus for h in result.hosts), default=None)
     if cpus is not None:
-        chart.hlines.append(
+        plot.hlines.append(
             (float(cpus), f"{cpus} logical CPUs: the most speed-up this host allows")
         )
-    legend = [*_mode_legend([c.mode for c in group]), ("ideal (S = N)", "#999999", "dash")]
-    note = escape.text(" · ".join(_fit_text(c) for c in group)) + escape.text(
-        " (dashed: fitted model)"
-    )
-    return chart, f"{title}: speed-up", legend, note
+    legend = [*_mode_legend([c.mode for c in group]), LegendItem("ideal (S = N)", IDEAL, "dash")]
+    note = " · ".join(_fit_text(c) for c in group) + " (dashed: fitted model)"
+    return Chart(chart_id, f"{title}: speed-up", plot, legend, [note])
 
 
-def _time_chart(
-    chart_id: str, title: str, group: list[ScalingCurve]
-) -> tuple[XYChart, str, list[tuple[str, str, str]], str]:
+def time_chart(title: str, group: list[ScalingCurve], chart_id: str) -> Chart:
+    """Median region time against workers per mode."""
     n_max = max(max(c.workers) for c in group)
     ys = [t for c in group for t in c.median_time_s]
-    chart = XYChart(
-        chart_id=chart_id,
-        x_label="workers",
-        y_label="median time (s)",
-        x_domain=(0.7, n_max + 0.3),
-        y_domain=padded_domain(ys, zero=True),
-        width=470,
-        height=240,
-        margin=(12, 12, 34, 52),
-        x_tick_labels={float(w): str(w) for c in group for w in c.workers},
+    plot = XYPlot(
+        "workers",
+        "median time (s)",
+        (0.7, n_max + 0.3),
+        padded_domain(ys, zero=True),
+        x_ticks={float(w): str(w) for c in group for w in c.workers},
     )
     for c in group:
         xs = [float(w) for w in c.workers]
-        chart.series.append(
-            Series(c.mode, xs, c.median_time_s, mode_color(c.mode), hover=False, width=1)
-        )
+        plot.lines.append(Line(c.mode, xs, c.median_time_s, mode_style(c.mode).color))
         for w, t in zip(c.workers, c.median_time_s, strict=True):
-            chart.marks.append(
-                Mark(
-                    float(w),
-                    t,
-                    mode_color(c.mode),
-                    f"{c.mode}, {w} workers: median {t:.3g} s",
-                    shape=MODE_SHAPES.get(c.mode, "circle"),
-                )
+            plot.points.append(
+                Point(float(w), t, c.mode, f"{c.mode}, {w} workers: median {t:.3g} s")
             )
-    return (
-        chart,
+    return Chart(
+        chart_id,
         f"{title}: time",
+        plot,
         _mode_legend([c.mode for c in group]),
-        escape.text("Median region time per mode; lower is faster."),
+        ["Median region time per mode; lower is faster."],
     )
 
 
 def memory(page: Page, view: StudyResult, family: str, cells: list[CellStats]) -> None:
-    modes = view.data.modes
+    page.add("<h3>Memory per mode</h3>")
+    add_chart(page, memory_chart(view, cells, page.new_id("memory", family)))
+
+
+def memory_chart(result: StudyResult, cells: list[CellStats], chart_id: str) -> Chart:
+    """Median peak memory per mode and cell with the range over runs, one panel per measure."""
+    modes = result.data.modes
     labels = short_labels(cs.cell for cs in cells)
     rows = [labels[(cs.cell.workload, cs.cell.params_json)] for cs in cells]
+    mib = 1 << 20
     panels = []
     for metric, title in MEMORY_METRICS:
-        panel = Panel(title, zero=True, empty_note="not measured")
+        panel = RowPanel(title, zero=True, empty_note="not measured")
         for r, cs in enumerate(cells):
             for k, mode in enumerate(modes):
                 s = cs.summaries.get(mode, {}).get(metric)
                 if s is None:
                     continue
-                mib = 1 << 20
                 offset = (k - (len(modes) - 1) / 2) * 0.28
                 tip = (
                     f"{rows[r]} ×{cs.cell.workers} · {mode}: {title} median {s.median / mib:.1f} MiB\n"
                     f"quartiles {s.q1 / mib:.1f}–{s.q3 / mib:.1f} MiB, {s.n} runs"
                 )
-                panel.marks.append(
-                    RowMark(
-                        r,
-                        s.median / mib,
-                        s.min / mib,
-                        s.max / mib,
-                        mode_color(mode),
-                        tip,
-                        offset,
-                        shape=MODE_SHAPES.get(mode, "circle"),
-                    )
+                panel.points.append(
+                    RowPoint(r, s.median / mib, s.min / mib, s.max / mib, mode, tip, offset)
                 )
         panels.append(panel)
-    chart = RowChart(
-        page.new_id("memory", family),
-        rows,
-        panels,
-        sublabels=[f"×{cs.cell.workers}" for cs in cells],
-        separators=_separators(cells),
+    note = "Median per mode with the range over runs. VMS counts reserved address space, most of it untouched."
+    return Chart(
+        chart_id,
+        "Peak memory",
+        RowPlot(rows, panels, [f"×{cs.cell.workers}" for cs in cells], _separators(cells)),
+        _mode_legend(modes),
+        [note],
     )
-    note = escape.text(
-        "Median per mode with the range over runs. VMS counts reserved address space, most of it untouched."
-    )
-    page.add("<h3>Memory per mode</h3>")
-    page.add(figure_html(chart.render(), "Peak memory", _mode_legend(modes), note, chart.chart_id))
 
 
 # --- energy vs time ---------------------------------------------------------------------------
 
 
 def energy_time(page: Page, view: StudyResult) -> None:
-    et = view.energy_time
     page.add('<section class="energy-time"><h2>Energy against time</h2>')
+    chart = energy_time_chart(view)
+    if chart is None:
+        page.add(f'<p class="empty">{escape.text(view.energy_time.reason)}</p></section>')
+        return
+    add_chart(page, chart)
+    page.add("</section>")
+
+
+def energy_time_chart(result: StudyResult) -> Chart | None:
+    """Energy against time for every valid run with the least-squares line (None: no energy)."""
+    et = result.energy_time
     points = [
         r
-        for r in view.data.valid_runs
+        for r in result.data.valid_runs
         if (r.metrics.get("time_s") or 0) > 0 and (r.metrics.get("energy_j") or 0) > 0
     ]
     if not points:
-        page.add(f'<p class="empty">{escape.text(et.reason)}</p></section>')
-        return
+        return None
     times = [float(r.metrics["time_s"] or 0) for r in points]
     energies = [float(r.metrics["energy_j"] or 0) for r in points]
     log = max(times) / min(times) > 30
     fit = et.energy_vs_time
     x_dom = padded_domain(times, log=log, zero=not log)
-    chart = XYChart(
-        chart_id="energy-time",
-        x_label="region time (s)",
-        y_label="energy (J)",
-        x_domain=x_dom,
-        y_domain=padded_domain(energies, log=log, zero=not log),
-        x_log=log,
-        y_log=log,
-        height=380,
+    plot = XYPlot(
+        "region time (s)",
+        "energy (J)",
+        x_dom,
+        padded_domain(energies, log=log, zero=not log),
+        log=log,
+        tall=True,
     )
     if fit is not None:
         lo, hi = x_dom
@@ -395,14 +371,13 @@ def energy_time(page: Page, view: StudyResult) -> None:
             else [lo + (hi - lo) * i / 59 for i in range(60)]
         )
         ys = [fit.intercept + fit.slope * x for x in xs]
-        chart.series.append(
-            Series(
+        plot.lines.append(
+            Line(
                 "regression",
                 xs,
                 [y if y > 0 or not log else math.nan for y in ys],
-                "#444444",
-                style="dash",
-                hover=False,
+                REGRESSION,
+                dashed=True,
                 width=1.2,
             )
         )
@@ -411,9 +386,7 @@ def energy_time(page: Page, view: StudyResult) -> None:
             f"run {r.run_id} · {r.workload} ×{r.workers} · {r.mode} (block {r.block})\n"
             f"{t:.3g} s, {e:.3g} J, {e / t:.3g} W"
         )
-        chart.marks.append(
-            Mark(t, e, mode_color(r.mode), tip, radius=3.2, shape=MODE_SHAPES.get(r.mode, "circle"))
-        )
+        plot.points.append(Point(t, e, r.mode, tip, radius=3.2))
     lines = []
     if fit is not None:
         r2 = "n/a" if fit.r2 is None else f"{fit.r2:.3f}"
@@ -431,18 +404,23 @@ def energy_time(page: Page, view: StudyResult) -> None:
             f"power vs utilisation: {fmt_num(et.power_vs_util.slope)} W per busy core; fitted power changes "
             f"{et.power_change:+.1%} over {et.util_range[0]:.2f}–{et.util_range[1]:.2f} cores busy"
         )
-    note = "<br>".join(escape.text(x) for x in lines)
-    if et.estimate:
-        note += '<br><span class="badge estimate">estimate</span> ' + escape.text(
-            "energy is modelled from CPU use ("
-            + ", ".join(et.sources)
-            + "): a regression of a model on its own input says little about real power."
-        )
-    legend = [*_mode_legend(view.data.modes), ("least-squares line", "#444444", "dash")]
-    page.figure(
-        chart, "Energy against time, every valid run" + (" (log-log)" if log else ""), legend, note
+    caveat = (
+        "energy is modelled from CPU use ("
+        + ", ".join(et.sources)
+        + "): a regression of a model on its own input says little about real power."
     )
-    page.add("</section>")
+    legend = [
+        *_mode_legend(result.data.modes),
+        LegendItem("least-squares line", REGRESSION, "dash"),
+    ]
+    return Chart(
+        "energy-time",
+        "Energy against time, every valid run" + (" (log-log)" if log else ""),
+        plot,
+        legend,
+        lines,
+        estimate=caveat if et.estimate else "",
+    )
 
 
 def fit_num(v: float | None) -> str:

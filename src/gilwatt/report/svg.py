@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from gilwatt.modes import Mode
 from gilwatt.report import escape
 from gilwatt.units import format_short
 
@@ -36,11 +35,11 @@ PALETTE = (
     "#8C564B",
     "#7F7F00",
 )
-MODE_COLORS: dict[str, str] = {Mode.GIL: "#0072B2", Mode.FT: "#D55E00", Mode.FT_GIL: "#009E73"}
 
 
-def mode_color(mode: str) -> str:
-    return MODE_COLORS.get(mode, PALETTE[hash(mode) % len(PALETTE)])
+def has_bar(lo: float | None, hi: float | None) -> bool:
+    """Whether a mark has an error bar to draw (both ends known and finite)."""
+    return lo is not None and hi is not None and math.isfinite(lo) and math.isfinite(hi)
 
 
 fmt_num = format_short  # ticks and tooltips
@@ -323,12 +322,8 @@ class XYChart:
             tip = escape.attr(m.tip)
             color = escape.attr(m.color)
             bar = ""
-            if (
-                m.lo is not None
-                and m.hi is not None
-                and math.isfinite(m.lo)
-                and math.isfinite(m.hi)
-            ):
+            if has_bar(m.lo, m.hi):
+                assert m.lo is not None and m.hi is not None
                 y0, y1 = top + sy(m.lo), top + sy(m.hi)
                 bar = (
                     f'<line x1="{num(px)}" x2="{num(px)}" y1="{num(y0)}" y2="{num(y1)}" stroke="{color}"/>'
