@@ -52,8 +52,8 @@ def test_net_energy_is_gross_minus_idle_power_over_the_energys_own_window(
     doc = json.loads(render_json(result))
     assert [b["power_w"] for b in doc["idle_baselines"]] == [4.0, 5.0]
     assert any(c["metric"] == NET and c["estimate"] for c in doc["comparisons"])
-    from gilwatt.report import render_study_report
     from gilwatt.analysis.result import analyse_study
+    from gilwatt.report import render_study_report
 
     with Store.open(db) as store:
         page = render_study_report(analyse_study(store, 1))

@@ -65,8 +65,8 @@ def test_disturbed_runs_show_their_load_and_their_reruns_fate(tmp_path: Path) ->
     doc = json.loads(render_json(result))["run_quality"]
     assert doc["statuses"] == {"done": 6, "disturbed": 1} and doc["recorded"] is True
     assert doc["disturbed"][0]["foreign_cpu_cores"] == 1.4
-    from gilwatt.report import render_study_report
     from gilwatt.analysis.result import analyse_study
+    from gilwatt.report import render_study_report
 
     with Store.open(db) as store:
         page = render_study_report(analyse_study(store, 1))

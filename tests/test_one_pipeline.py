@@ -17,6 +17,7 @@ import pytest
 from analysis_fixtures import build_golden_store
 from gilwatt.cli import main
 from gilwatt.report import fmt
+from gilwatt.report.chartspec import Chart, Point, RowPlot, RowPoint, XYPlot
 
 TIP = re.compile(r'data-tip="([^"]*)"')
 RATIO_TITLES = {
@@ -154,3 +155,82 @@ def test_plot_without_matplotlib_names_the_extra(
     )
     assert proc.returncode == 0, proc.stderr
     assert "<svg" in html.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def described(outputs: tuple[dict, str, Path]) -> tuple[Chart, Chart]:
+    """One forest and one speed-up description of the golden study."""
+    from gilwatt.analysis.result import analyse_study
+    from gilwatt.report.study_charts import forest_chart, speedup_chart, speedup_groups
+
+    result = analyse_study(outputs[2])
+    forest = forest_chart(result, result.analysis.cells, "forest-all")
+    assert forest is not None
+    title, group = next((t, g) for t, g in speedup_groups(result) if any(c.speedup for c in g))
+    return forest, speedup_chart(result, title, group, "speedup-one")
+
+
+def _labels(chart: Chart) -> list[str]:
+    plot = chart.plot
+    texts = [chart.title, *(i.label for i in chart.legend), *chart.notes]
+    texts += [chart.estimate] if chart.estimate else []
+    if isinstance(plot, RowPlot):
+        texts += [*plot.rows, *(plot.sublabels or []), *(p.title for p in plot.panels)]
+    else:
+        assert isinstance(plot, XYPlot)
+        texts += [plot.x_label, plot.y_label, *(plot.x_ticks or {}).values()]
+        texts += [label for _y, label in plot.hlines]
+    return texts
+
+
+def test_both_backends_draw_one_description(described: tuple[Chart, Chart], tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from gilwatt.report import figures
+    from gilwatt.report.chart_svg import add_chart
+    from gilwatt.report.html import Page
+
+    for chart in described:
+        page = Page(title="t", kind="study")
+        add_chart(page, chart)
+        html = unescape(page.render())
+        missing = [t for t in _labels(chart) if t not in html]
+        assert missing == [], chart.chart_id
+        assert sorted(unescape(t) for t in TIP.findall(page.render())) == sorted(
+            p.tip for p in _points(chart)
+        )
+
+        fig = figures.chart_figure(chart)
+        assert fig.get_suptitle() == chart.title
+        drawn = [
+            float(line.get_xdata()[0] if isinstance(chart.plot, RowPlot) else line.get_ydata()[0])
+            for ax in fig.axes
+            for line in ax.get_lines()
+            if len(line.get_xdata()) == 1 and line.get_marker() not in ("None", None, "")
+        ]
+        assert drawn == chart.values()
+        legend = [
+            t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()
+        ]
+        assert legend == [i.label for i in chart.legend]
+        if isinstance(chart.plot, RowPlot):
+            assert [ax.get_title() for ax in fig.axes] == [p.title for p in chart.plot.panels]
+            ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+            subs = chart.plot.sublabels or []
+            assert ticks == [f"{r} {s}" for r, s in zip(chart.plot.rows, subs, strict=True)]
+        else:
+            assert isinstance(chart.plot, XYPlot)
+            (ax,) = fig.axes
+            assert (ax.get_xlabel(), ax.get_ylabel()) == (chart.plot.x_label, chart.plot.y_label)
+            assert [t.get_text() for t in ax.get_xticklabels()] == list(
+                (chart.plot.x_ticks or {}).values()
+            )
+        png = figures.save(fig, tmp_path / f"{chart.chart_id}.png")
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        svg = figures.save(fig, tmp_path / f"{chart.chart_id}.svg")
+        assert svg.read_text(encoding="utf-8").lstrip().startswith("<?xml")
+
+
+def _points(chart: Chart) -> list[RowPoint | Point]:
+    if isinstance(chart.plot, RowPlot):
+        return [p for panel in chart.plot.panels for p in panel.points]
+    return list(chart.plot.points)
