@@ -44,6 +44,11 @@ class LegendItem:
     style: str = "dot"  # dot | dash
 
 
+def mode_legend(modes: list[str]) -> list[LegendItem]:
+    """One legend entry per mode, in the mode's colour."""
+    return [LegendItem(m, mode_style(m).color) for m in modes]
+
+
 @dataclass(frozen=True)
 class Point:
     """One mark with its own tooltip; ``lo``..``hi`` is a vertical error bar."""

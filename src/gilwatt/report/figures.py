@@ -172,7 +172,7 @@ def ratios_figure(result: StudyResult) -> Figure:
 
 def energy_time_figure(result: StudyResult) -> Figure:
     """Energy against time for every valid run, with the least-squares line."""
-    from gilwatt.report.study_charts import energy_time_chart
+    from gilwatt.report.energy_chart import energy_time_chart
 
     chart = energy_time_chart(result)
     if chart is None:

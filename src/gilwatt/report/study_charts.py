@@ -1,11 +1,10 @@
 """Study charts: forest plots of ratios, scaling with fitted models, memory per mode, and
-energy against time. Each is described once (a :class:`~gilwatt.report.chartspec.Chart`) from
+energy against time (report/energy_chart.py). Each is described once (a :class:`~gilwatt.report.chartspec.Chart`) from
 the StudyResult; the report draws it in SVG, ``gilwatt plot`` with matplotlib."""
 
 from __future__ import annotations
 
 import json
-import math
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -23,10 +22,11 @@ from gilwatt.report.chartspec import (
     RowPlot,
     RowPoint,
     XYPlot,
+    mode_legend,
     mode_style,
 )
 from gilwatt.report.html import Page
-from gilwatt.report.svg import fmt_num, padded_domain
+from gilwatt.report.svg import padded_domain
 
 if TYPE_CHECKING:
     from gilwatt.analysis.compare import Cell, CellStats
@@ -46,7 +46,6 @@ MEMORY_METRICS = (
     ("peak_uss_bytes", "peak USS (MiB)"),
 )
 IDEAL = "#999999"  # the S = N line
-REGRESSION = "#444444"  # the least-squares line
 MAX_ROW_LABEL = 36
 
 
@@ -87,10 +86,6 @@ def _params(params_json: str) -> dict[str, object]:
     except ValueError:
         return {"params": params_json}
     return value if isinstance(value, dict) else {"params": value}
-
-
-def _mode_legend(modes: list[str]) -> list[LegendItem]:
-    return [LegendItem(m, mode_style(m).color) for m in modes]
 
 
 def forest(page: Page, view: StudyResult, family: str, cells: list[CellStats]) -> None:
@@ -257,7 +252,7 @@ def speedup_chart(
         plot.hlines.append(
             (float(cpus), f"{cpus} logical CPUs: the most speed-up this host allows")
         )
-    legend = [*_mode_legend([c.mode for c in group]), LegendItem("ideal (S = N)", IDEAL, "dash")]
+    legend = [*mode_legend([c.mode for c in group]), LegendItem("ideal (S = N)", IDEAL, "dash")]
     note = " · ".join(_fit_text(c) for c in group) + " (dashed: fitted model)"
     return Chart(chart_id, f"{title}: speed-up", plot, legend, [note])
 
@@ -284,7 +279,7 @@ def time_chart(title: str, group: list[ScalingCurve], chart_id: str) -> Chart:
         chart_id,
         f"{title}: time",
         plot,
-        _mode_legend([c.mode for c in group]),
+        mode_legend([c.mode for c in group]),
         ["Median region time per mode; lower is faster."],
     )
 
@@ -322,106 +317,6 @@ def memory_chart(result: StudyResult, cells: list[CellStats], chart_id: str) -> 
         chart_id,
         "Peak memory",
         RowPlot(rows, panels, [f"×{cs.cell.workers}" for cs in cells], _separators(cells)),
-        _mode_legend(modes),
+        mode_legend(modes),
         [note],
     )
-
-
-# --- energy vs time ---------------------------------------------------------------------------
-
-
-def energy_time(page: Page, view: StudyResult) -> None:
-    page.add('<section class="energy-time"><h2>Energy against time</h2>')
-    chart = energy_time_chart(view)
-    if chart is None:
-        page.add(f'<p class="empty">{escape.text(view.energy_time.reason)}</p></section>')
-        return
-    add_chart(page, chart)
-    page.add("</section>")
-
-
-def energy_time_chart(result: StudyResult) -> Chart | None:
-    """Energy against time for every valid run with the least-squares line (None: no energy)."""
-    et = result.energy_time
-    points = [
-        r
-        for r in result.data.valid_runs
-        if (r.metrics.get("time_s") or 0) > 0 and (r.metrics.get("energy_j") or 0) > 0
-    ]
-    if not points:
-        return None
-    times = [float(r.metrics["time_s"] or 0) for r in points]
-    energies = [float(r.metrics["energy_j"] or 0) for r in points]
-    log = max(times) / min(times) > 30
-    fit = et.energy_vs_time
-    x_dom = padded_domain(times, log=log, zero=not log)
-    plot = XYPlot(
-        "region time (s)",
-        "energy (J)",
-        x_dom,
-        padded_domain(energies, log=log, zero=not log),
-        log=log,
-        tall=True,
-    )
-    if fit is not None:
-        lo, hi = x_dom
-        xs = (
-            [lo * (hi / lo) ** (i / 59) for i in range(60)]
-            if log
-            else [lo + (hi - lo) * i / 59 for i in range(60)]
-        )
-        ys = [fit.intercept + fit.slope * x for x in xs]
-        plot.lines.append(
-            Line(
-                "regression",
-                xs,
-                [y if y > 0 or not log else math.nan for y in ys],
-                REGRESSION,
-                dashed=True,
-                width=1.2,
-            )
-        )
-    for r, t, e in zip(points, times, energies, strict=True):
-        tip = (
-            f"run {r.run_id} · {r.workload} ×{r.workers} · {r.mode} (block {r.block})\n"
-            f"{t:.3g} s, {e:.3g} J, {e / t:.3g} W"
-        )
-        plot.points.append(Point(t, e, r.mode, tip, radius=3.2))
-    lines = []
-    if fit is not None:
-        r2 = "n/a" if fit.r2 is None else f"{fit.r2:.3f}"
-        ci = (
-            ""
-            if fit.slope_low is None
-            else f" [{fit_num(fit.slope_low)}, {fit_num(fit.slope_high)}]"
-        )
-        lines.append(
-            f"energy = {fmt_num(fit.intercept)} J + {fmt_num(fit.slope)}{ci} W × time, R² = {r2}, {et.n} runs"
-        )
-    lines.append(et.reason)
-    if et.power_vs_util is not None and et.util_range is not None and et.power_change is not None:
-        lines.append(
-            f"power vs utilisation: {fmt_num(et.power_vs_util.slope)} W per busy core; fitted power changes "
-            f"{et.power_change:+.1%} over {et.util_range[0]:.2f}–{et.util_range[1]:.2f} cores busy"
-        )
-    caveat = (
-        "energy is modelled from CPU use ("
-        + ", ".join(et.sources)
-        + "): a regression of a model on its own input says little about real power."
-    )
-    legend = [
-        *_mode_legend(result.data.modes),
-        LegendItem("least-squares line", REGRESSION, "dash"),
-    ]
-    return Chart(
-        "energy-time",
-        "Energy against time, every valid run" + (" (log-log)" if log else ""),
-        plot,
-        legend,
-        lines,
-        estimate=caveat if et.estimate else "",
-    )
-
-
-def fit_num(v: float | None) -> str:
-    return "–" if v is None else fmt_num(v)

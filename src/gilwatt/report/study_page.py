@@ -8,10 +8,11 @@ from collections import Counter
 from gilwatt.analysis.result import StudyResult
 from gilwatt.report import escape, fmt
 from gilwatt.report.advice_section import advice_section
+from gilwatt.report.energy_chart import energy_time
 from gilwatt.report.energy_net_section import energy_net_section
 from gilwatt.report.html import Page, definition_list, table
 from gilwatt.report.quality_section import quality_section
-from gilwatt.report.study_charts import energy_time, fixed_params, forest, memory, scaling
+from gilwatt.report.study_charts import fixed_params, forest, memory, scaling
 from gilwatt.report.svg import fmt_num
 
 VERDICT_CLASS = {
