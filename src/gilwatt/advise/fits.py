@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as sps
 
-from gilwatt.analysis.scaling import fit_amdahl
+from gilwatt.analysis.scaling import fit_amdahl, t_interval
 
 MIN_DOF = 3  # residual degrees of freedom for a slope's interval
 MIN_BLOCKS = 3  # complete blocks for a scaling interval
@@ -72,15 +72,6 @@ def memory_slope(points: Sequence[tuple[int, float]]) -> Slope | None:
     se = math.sqrt(float(np.sum(resid**2)) / dof / sxx)
     half = float(sps.t.ppf(0.975, dof)) * se
     return Slope(slope, (slope - half, slope + half), len(xs), dof)
-
-
-def t_interval(values: Sequence[float]) -> tuple[float, float] | None:
-    """The 95% t interval of the mean; None below two values."""
-    arr = np.asarray(values, dtype=np.float64)
-    if arr.size < 2:
-        return None
-    half = float(sps.t.ppf(0.975, arr.size - 1)) * float(np.std(arr, ddof=1)) / math.sqrt(arr.size)
-    return (float(arr.mean()) - half, float(arr.mean()) + half)
 
 
 def _gmean(values: Sequence[float]) -> float:

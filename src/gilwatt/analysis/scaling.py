@@ -162,7 +162,8 @@ def curve(
     return speedup, efficiency, fit_amdahl(ws, speedup), fit_usl(ws, speedup), "; ".join(notes)
 
 
-def _t_interval(values: Sequence[float]) -> tuple[float, float] | None:
+def t_interval(values: Sequence[float]) -> tuple[float, float] | None:
+    """The 95% t interval of the mean; None below two values."""
     from scipy import stats as sps
 
     arr = np.asarray(values, dtype=np.float64)
@@ -193,7 +194,7 @@ def _with_intervals(
     intervals = {
         k: (max(ci[0], 0.0), min(ci[1], 1.0) if k != "kappa" else ci[1])
         for k, v in per.items()
-        if (ci := _t_interval(v)) is not None
+        if (ci := t_interval(v)) is not None
     }
     return replace(fit, intervals=intervals)
 
